@@ -1,0 +1,117 @@
+"""Cross-field rules: what no single field can check alone. Each problem names the key path to fix."""
+
+from __future__ import annotations
+
+from collections import Counter
+from ipaddress import ip_network
+
+from stack_config.errors import Problem
+from stack_config.secrets import SecureValue
+from stack_config.model import DatabaseMode, Edition, Scenario, SecretStoreType, StackConfig, TlsMode
+
+
+def check_stack(cfg: StackConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    add = lambda path, reason: problems.append(Problem(path, reason))  # noqa: E731
+
+    if cfg.target.value != "kubernetes":
+        add("target", f"target {cfg.target.value} is not available in this release; use kubernetes")
+
+    if not cfg.workspaces and not cfg.control_plane.enabled:
+        add("workspaces", "the stack deploys nothing: add a workspace or enable the control plane")
+
+    # Layout rules.
+    if cfg.scenario is Scenario.airgapped:
+        if cfg.registry_mirror is None:
+            add("registryMirror", "an air-gapped stack needs registryMirror.registry: its images cannot come from public registries")
+        if cfg.tls.mode is TlsMode.cert_manager and cfg.tls.cert_manager and cfg.tls.cert_manager.acme:
+            add("tls.certManager.acme", "an air-gapped stack cannot use an ACME issuer; use internal-ca, provided, or a private issuer")
+        if cfg.control_plane.enabled and cfg.control_plane.chart.archive is None:
+            mirror = cfg.registry_mirror.registry if cfg.registry_mirror else None
+            if not (mirror and mirror.split("/")[0] in cfg.control_plane.chart.repository):
+                add(
+                    "controlPlane.chart.archive",
+                    "an air-gapped stack cannot pull the chart from "
+                    f"{cfg.control_plane.chart.repository}: set a local chart archive or a repository in the mirror",
+                )
+        for i, ws in enumerate(cfg.workspaces):
+            if cfg.edition_of(ws) is Edition.pro and not cfg.control_plane.enabled:
+                add(f"workspaces[{i}].edition", "a Pro workspace in an air-gapped stack needs this stack's control plane (controlPlane.enabled)")
+            if ws.runner.egress.allow_internet:
+                add(f"workspaces[{i}].runner.egress.allowInternet", "an air-gapped stack has no internet egress")
+    elif cfg.scenario is Scenario.hybrid:
+        if cfg.control_plane.enabled:
+            add("controlPlane.enabled", "in the hybrid layout the control plane is hosted elsewhere: set controlPlane.external instead")
+        if not cfg.workspaces:
+            add("workspaces", "a hybrid stack needs at least one workspace")
+    elif cfg.scenario is Scenario.saas:
+        if not cfg.control_plane.enabled:
+            add("controlPlane.enabled", "the saas layout runs the operator's control plane: set controlPlane.enabled true")
+
+    if cfg.identity_provider.type == "oidc" and not cfg.control_plane.enabled:
+        add("identityProvider", "an identity provider is configured on the control plane, which this stack does not deploy")
+
+    # TLS.
+    if cfg.tls.mode is TlsMode.disabled and cfg.profile.value == "production":
+        add("tls.mode", "TLS cannot be disabled in the production profile")
+
+    # Workspaces: unique names, hosts and namespaces; Pro settings where Pro is used.
+    for name, n in Counter(ws.name for ws in cfg.workspaces).items():
+        if n > 1:
+            idx = [i for i, ws in enumerate(cfg.workspaces) if ws.name == name]
+            add(f"workspaces[{idx[1]}].name", f"duplicate workspace name {name!r} (also workspaces[{idx[0]}])")
+
+    duplicated = {name for name, n in Counter(ws.name for ws in cfg.workspaces).items() if n > 1}
+    hosts: dict[str, str] = {}
+    if cfg.control_plane.enabled:
+        hosts[cfg.control_plane_host] = "controlPlane.host"
+    namespaces: dict[str, str] = {}
+    if cfg.control_plane.enabled:
+        namespaces[cfg.control_plane_namespace] = "controlPlane"
+    for i, ws in enumerate(cfg.workspaces):
+        path = f"workspaces[{i}]"
+        if ws.name not in duplicated:
+            host = cfg.host_of(ws)
+            if host in hosts:
+                add(f"{path}.host", f"host {host} is already used by {hosts[host]}")
+            hosts.setdefault(host, f"{path}.host")
+            for ns in (cfg.namespace_of(ws), cfg.runner_namespace_of(ws)):
+                if ns in namespaces:
+                    add(f"{path}.name", f"namespace {ns} collides with {namespaces[ns]}")
+                namespaces.setdefault(ns, path)
+
+        edition = cfg.edition_of(ws)
+        if edition is Edition.pro and ws.pro is None:
+            add(f"{path}.pro", "a Pro workspace needs its enrollment values (organizationId, workspaceId, enrollmentKey)")
+        if edition is Edition.oss and ws.pro is not None:
+            add(f"{path}.pro", "enrollment values are only used by Pro workspaces (set edition: pro)")
+        if ws.runner.enabled and edition is Edition.oss:
+            add(f"{path}.runner.enabled", "the workload manager that runs pipelines from the UI needs a Pro workspace")
+        if ws.max_replicas is not None and ws.max_replicas < (ws.replicas or cfg.defaults.server_replicas):
+            add(f"{path}.maxReplicas", "must be at least replicas")
+        if ws.database.mode is DatabaseMode.external and cfg.scenario is Scenario.airgapped:
+            ext = ws.database.external
+            if ext is not None and not ext.verify_server_certificate and cfg.profile.value == "production":
+                add(f"{path}.database.external.verifyServerCertificate", "production stacks verify the database certificate")
+        if ws.secret_store.type is SecretStoreType.sql and ws.secret_store.vault is not None:
+            add(f"{path}.secretStore.vault", "vault settings are only used with type hashicorp")
+        for j, cidr in enumerate(ws.runner.egress.allow_cidrs):
+            try:
+                ip_network(cidr, strict=False)
+            except ValueError:
+                add(f"{path}.runner.egress.allowCidrs[{j}]", f"{cidr!r} is not a CIDR block")
+
+    for j, cidr in enumerate(cfg.network_policies.allow_egress_cidrs):
+        try:
+            ip_network(cidr, strict=False)
+        except ValueError:
+            add(f"networkPolicies.allowEgressCidrs[{j}]", f"{cidr!r} is not a CIDR block")
+
+    if cfg.control_plane.enabled and cfg.control_plane.database.mode is DatabaseMode.external:
+        ext = cfg.control_plane.database.external
+        if ext is not None and not isinstance(ext.password, SecureValue):
+            add(
+                "controlPlane.database.external.password",
+                "the control plane chart takes the password as a value: set it with `pulumi config set --secret`",
+            )
+    return problems
