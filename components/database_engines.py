@@ -1,0 +1,109 @@
+"""What differs between MySQL 8 and PostgreSQL when run in the cluster; the StatefulSet logic is shared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Engine:
+    kind: str
+    port: int
+    uid: int
+    data_path: str
+    run_paths: tuple[str, ...]
+    env: Callable[[str, str, str], list[dict[str, Any]]]  # (credentials secret, database, username)
+    args: Callable[[bool], list[str]]  # tls -> server args
+    config_files: Callable[[bool, str], dict[str, str]]  # (tls, tls dir) -> files for a ConfigMap
+    config_path: str
+    readiness: list[str]
+    dump_script: str
+    dump_env: Callable[[str, str, str, str], list[dict[str, Any]]]  # (secret, host, database, username)
+
+
+def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+TLS_DIR = "/etc/zenml-db-tls"
+
+MYSQL = Engine(
+    kind="mysql",
+    port=3306,
+    uid=999,
+    data_path="/var/lib/mysql",
+    run_paths=("/var/run/mysqld", "/tmp"),
+    env=lambda secret, db, user: [
+        _secret_env("MYSQL_ROOT_PASSWORD", secret, "root-password"),
+        {"name": "MYSQL_DATABASE", "value": db},
+        {"name": "MYSQL_USER", "value": user},
+        _secret_env("MYSQL_PASSWORD", secret, "password"),
+    ],
+    args=lambda tls: [],
+    config_files=lambda tls, tls_dir: {
+        "zenml.cnf": "\n".join(
+            ["[mysqld]", "skip-name-resolve", "max_connections=400", "character-set-server=utf8mb4"]
+            + (
+                [
+                    "require_secure_transport=ON",
+                    f"ssl_ca={tls_dir}/ca.crt",
+                    f"ssl_cert={tls_dir}/tls.crt",
+                    f"ssl_key={tls_dir}/tls.key",
+                    "tls_version=TLSv1.2,TLSv1.3",
+                ]
+                if tls
+                else []
+            )
+        )
+        + "\n"
+    },
+    config_path="/etc/mysql/conf.d",
+    readiness=["sh", "-c", 'mysqladmin ping -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" --silent'],
+    dump_script=(
+        'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '
+        'mysqldump --host="$DB_HOST" --user=root --single-transaction --routines --triggers '
+        '--databases "$DB_NAME" | gzip > "$f.partial"; mv "$f.partial" "$f"; '
+        'find /backups -name "*.sql.gz" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
+    ),
+    dump_env=lambda secret, host, db, user: [
+        _secret_env("MYSQL_PWD", secret, "root-password"),
+        {"name": "DB_HOST", "value": host},
+        {"name": "DB_NAME", "value": db},
+    ],
+)
+
+POSTGRES = Engine(
+    kind="postgres",
+    port=5432,
+    uid=999,
+    data_path="/var/lib/postgresql/data",
+    run_paths=("/var/run/postgresql", "/tmp"),
+    env=lambda secret, db, user: [
+        {"name": "POSTGRES_DB", "value": db},
+        {"name": "POSTGRES_USER", "value": user},
+        _secret_env("POSTGRES_PASSWORD", secret, "password"),
+        {"name": "PGDATA", "value": "/var/lib/postgresql/data/pgdata"},
+    ],
+    args=lambda tls: (
+        ["-c", "ssl=on", "-c", f"ssl_cert_file={TLS_DIR}/tls.crt", "-c", f"ssl_key_file={TLS_DIR}/tls.key",
+         "-c", f"ssl_ca_file={TLS_DIR}/ca.crt", "-c", "ssl_min_protocol_version=TLSv1.2"]
+        if tls
+        else []
+    ),
+    config_files=lambda tls, tls_dir: {},
+    config_path="",
+    readiness=["sh", "-c", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
+    dump_script=(
+        'set -eu; f="/backups/${PGDATABASE}-$(date +%Y%m%dT%H%M%S).dump"; '
+        'pg_dump --format=custom --file="$f.partial"; mv "$f.partial" "$f"; '
+        'find /backups -name "*.dump" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
+    ),
+    dump_env=lambda secret, host, db, user: [
+        _secret_env("PGPASSWORD", secret, "password"),
+        {"name": "PGHOST", "value": host},
+        {"name": "PGDATABASE", "value": db},
+        {"name": "PGUSER", "value": user},
+        {"name": "PGSSLMODE", "value": "prefer"},
+    ],
+)

@@ -1,0 +1,309 @@
+"""The ZenML workspace server as native Kubernetes objects (no chart, so every field is typed and reviewable).
+
+A migration Job named after the version runs to completion before the Deployment changes, so replicas never race
+on a schema migration; server pods run with DISABLE_DATABASE_MIGRATION=True. The JWT key is generated once and
+shared by all replicas through a Secret (ZenML's default is random per process, which breaks sessions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components import PACKAGE
+from components.context import DeployContext
+from components.database import DatabaseConnection
+from components.kube import (
+    container_security_context,
+    env_secret,
+    env_value,
+    labels,
+    pod_security_context,
+    selector,
+    spread,
+    tmp_volume,
+)
+from components.secret_store import SecretStoreBinding
+
+SERVER_UID = 1000
+PORT = 8080
+CONFIG_PATH = "/zenml/.zenconfig"
+DB_CA_DIR = "/etc/zenml/db-ca"
+TRUST_DIR = "/etc/zenml/trust"
+
+
+@dataclass
+class ProSettings:
+    api_url: str
+    dashboard_url: str
+    organization_id: str
+    workspace_id: str
+    enrollment_key_secret: pulumi.Input[str]
+    enrollment_key_key: str
+    organization_name: Optional[str] = None
+    workspace_name: Optional[str] = None
+    oauth2_audience: Optional[str] = None
+
+
+@dataclass
+class WorkspaceServerArgs:
+    workspace: str
+    namespace: pulumi.Input[str]
+    image: str
+    version: str
+    server_url: str
+    replicas: int
+    max_replicas: int
+    resources: dict[str, Any]
+    database: DatabaseConnection
+    secret_store: SecretStoreBinding
+    migration_backup_strategy: str = "in-memory"
+    pro: Optional[ProSettings] = None
+    workload_manager_env: list[dict[str, Any]] = field(default_factory=list)
+    needs_kubernetes_api: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    secret_env: list[dict[str, Any]] = field(default_factory=list)
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    service_account_annotations: dict[str, str] = field(default_factory=dict)
+    trusted_ca_pem: Optional[pulumi.Input[str]] = None
+    analytics_opt_in: bool = False
+    ingress_sources: list[dict[str, Any]] = field(default_factory=list)
+    egress_rules: list[dict[str, Any]] = field(default_factory=list)
+
+
+class WorkspaceServer(pulumi.ComponentResource):
+    def __init__(self, name: str, args: WorkspaceServerArgs, ctx: DeployContext, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(f"{PACKAGE}:kubernetes:WorkspaceServer", name, None, opts)
+        a = args
+        meta = labels("zenml-server", a.workspace)
+        match = selector("zenml-server", a.workspace)
+        db = a.database
+        pod_labels = {**meta, **db.client_labels, "app.kubernetes.io/version": a.version}
+
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata={"name": "zenml-server", "namespace": a.namespace, "labels": meta, "annotations": {
+                **a.secret_store.service_account_annotations, **a.service_account_annotations}},
+            # The token is mounted only when the workload manager must call the Kubernetes API.
+            automount_service_account_token=a.needs_kubernetes_api,
+            opts=ctx.opts(self),
+        )
+        jwt = random.RandomPassword(f"{name}-jwt-secret", length=64, special=False, opts=ctx.secret_opts(self))
+        self.jwt_secret = k8s.core.v1.Secret(
+            f"{name}-jwt",
+            metadata={"name": "zenml-server-jwt", "namespace": a.namespace, "labels": meta},
+            string_data={"jwt-secret-key": jwt.result},
+            opts=ctx.opts(self, additional_secret_outputs=["stringData", "data"]),
+        )
+
+        volumes: list[dict[str, Any]] = [tmp_volume("tmp", "1Gi"), tmp_volume("config", "256Mi")]
+        mounts: list[dict[str, Any]] = [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "config", "mountPath": CONFIG_PATH},
+        ]
+        store_env = [
+            env_value("ZENML_STORE_URL", db.url("mysql" if db.engine == "mysql" else db.engine)),
+            env_value("ZENML_STORE_USERNAME", db.username),
+            env_secret("ZENML_STORE_PASSWORD", db.password_secret, db.password_key),
+        ]
+        if db.tls:
+            store_env.append(env_value("ZENML_STORE_SSL", "True"))
+            store_env.append(env_value("ZENML_STORE_SSL_VERIFY_SERVER_CERT", str(db.verify_server_cert)))
+        if db.ca_secret is not None:
+            volumes.append({"name": "db-ca", "secret": {"secretName": db.ca_secret, "items": [{"key": db.ca_key, "path": "ca.crt"}]}})
+            mounts.append({"name": "db-ca", "mountPath": DB_CA_DIR, "readOnly": True})
+            store_env.append(env_value("ZENML_STORE_SSL_CA", f"{DB_CA_DIR}/ca.crt"))
+
+        if a.trusted_ca_pem is not None:
+            trust = k8s.core.v1.ConfigMap(
+                f"{name}-trust",
+                metadata={"name": "zenml-server-trust", "namespace": a.namespace, "labels": meta},
+                data={"ca.crt": a.trusted_ca_pem},
+                opts=ctx.opts(self),
+            )
+            volumes.append({"name": "trust", "configMap": {"name": trust.metadata.name}})
+            mounts.append({"name": "trust", "mountPath": TRUST_DIR, "readOnly": True})
+
+        common_env = [
+            *store_env,
+            *a.secret_store.env,
+            env_value("ZENML_CONFIG_PATH", CONFIG_PATH),
+            env_value("ZENML_ANALYTICS_OPT_IN", str(a.analytics_opt_in)),
+            env_value("ZENML_LOGGING_VERBOSITY", "INFO"),
+        ]
+        if a.trusted_ca_pem is not None:
+            common_env.append(env_value("REQUESTS_CA_BUNDLE", f"{TRUST_DIR}/ca.crt"))
+        server_env = [
+            *common_env,
+            env_value("DISABLE_DATABASE_MIGRATION", "True"),
+            env_value("ZENML_SERVER_URL", a.server_url),
+            env_value("ZENML_SERVER_DEPLOYMENT_TYPE", "cloud" if a.pro else "kubernetes"),
+            env_secret("ZENML_SERVER_JWT_SECRET_KEY", self.jwt_secret.metadata.name, "jwt-secret-key"),
+        ]
+        if a.pro is not None:
+            p = a.pro
+            server_env += [
+                env_value("ZENML_SERVER_PRO_API_URL", p.api_url),
+                env_value("ZENML_SERVER_PRO_DASHBOARD_URL", p.dashboard_url),
+                env_value("ZENML_SERVER_PRO_ORGANIZATION_ID", p.organization_id),
+                env_value("ZENML_SERVER_PRO_WORKSPACE_ID", p.workspace_id),
+                env_value("ZENML_SERVER_PRO_WORKSPACE_NAME", p.workspace_name or a.workspace),
+                env_value("ZENML_SERVER_PRO_OAUTH2_AUDIENCE", p.oauth2_audience or p.api_url),
+                env_secret("ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET", p.enrollment_key_secret, p.enrollment_key_key),
+            ]
+            if p.organization_name:
+                server_env.append(env_value("ZENML_SERVER_PRO_ORGANIZATION_NAME", p.organization_name))
+        server_env += a.workload_manager_env
+        server_env += [env_value(k, v) for k, v in sorted(a.env.items())]
+        server_env += a.secret_env
+
+        pod_common = {
+            "serviceAccountName": self.service_account.metadata.name,
+            "automountServiceAccountToken": a.needs_kubernetes_api,
+            "enableServiceLinks": False,
+            "securityContext": pod_security_context(SERVER_UID, SERVER_UID, SERVER_UID),
+            "imagePullSecrets": ctx.image_pull_secrets,
+            "nodeSelector": a.node_selector,
+            "tolerations": a.tolerations,
+            "volumes": volumes,
+        }
+
+        # The Job's name carries the version and image, so a version change creates a new Job and migrates again.
+        digest = hashlib.sha256(a.image.encode()).hexdigest()[:6]
+        job_name = f"zenml-migrate-{a.version.replace('.', '-')}-{digest}"[:63].rstrip("-")
+        migration_env = [*common_env, env_value("ZENML_STORE_BACKUP_STRATEGY", a.migration_backup_strategy)]
+        if a.migration_backup_strategy == "database":
+            migration_env.append(env_value("ZENML_STORE_BACKUP_DATABASE", f"{db.database}_backup"))
+        self.migration = k8s.batch.v1.Job(
+            f"{name}-migrate",
+            metadata={
+                "name": job_name,
+                "namespace": a.namespace,
+                "labels": {**meta, "app.kubernetes.io/component": "migration"},
+            },
+            spec={
+                "backoffLimit": 0,
+                "activeDeadlineSeconds": 3600,
+                "template": {
+                    "metadata": {"labels": {**pod_labels, "app.kubernetes.io/component": "migration"}},
+                    "spec": {
+                        **pod_common,
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {
+                                "name": "migrate",
+                                "image": a.image,
+                                "imagePullPolicy": ctx.image_pull_policy,
+                                "command": ["python", "-m", "zenml.zen_server.database_migration"],
+                                "env": migration_env,
+                                "resources": a.resources,
+                                "securityContext": container_security_context(read_only_root=True),
+                                "volumeMounts": mounts,
+                            }
+                        ],
+                    },
+                },
+            },
+            opts=ctx.opts(
+                self,
+                depends_on=[*db.depends_on, *a.secret_store.depends_on],
+                delete_before_replace=True,
+            ),
+        )
+
+        probe = {"httpGet": {"path": "/health", "port": PORT}}
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata={"name": "zenml-server", "namespace": a.namespace, "labels": meta},
+            spec={
+                "replicas": a.replicas,
+                "revisionHistoryLimit": 5,
+                "selector": {"matchLabels": match},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+                "template": {
+                    "metadata": {"labels": {**pod_labels, "app.kubernetes.io/component": "server"}},
+                    "spec": {
+                        **pod_common,
+                        "terminationGracePeriodSeconds": 30,
+                        "topologySpreadConstraints": spread(match),
+                        "containers": [
+                            {
+                                "name": "zenml-server",
+                                "image": a.image,
+                                "imagePullPolicy": ctx.image_pull_policy,
+                                "command": [
+                                    "uvicorn", "zenml.zen_server.zen_server_api:app",
+                                    "--host", "0.0.0.0", "--port", str(PORT),
+                                    "--proxy-headers", "--forwarded-allow-ips", "*",
+                                ],
+                                "env": server_env,
+                                "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+                                "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 60},
+                                "readinessProbe": {**probe, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
+                                "livenessProbe": {**probe, "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 6},
+                                "resources": a.resources,
+                                "securityContext": container_security_context(read_only_root=True),
+                                "volumeMounts": mounts,
+                            }
+                        ],
+                    },
+                },
+            },
+            opts=ctx.opts(self, depends_on=[self.migration]),
+        )
+        self.service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={"name": "zenml-server", "namespace": a.namespace, "labels": meta},
+            spec={"selector": match, "ports": [{"name": "http", "port": 80, "targetPort": PORT, "protocol": "TCP"}]},
+            opts=ctx.opts(self),
+        )
+
+        if a.replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb",
+                metadata={"name": "zenml-server", "namespace": a.namespace, "labels": meta},
+                spec={"minAvailable": 1, "selector": {"matchLabels": match}},
+                opts=ctx.opts(self),
+            )
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa",
+                metadata={"name": "zenml-server", "namespace": a.namespace, "labels": meta},
+                spec={
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "zenml-server"},
+                    "minReplicas": a.replicas,
+                    "maxReplicas": max(a.max_replicas, a.replicas),
+                    "metrics": [
+                        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}
+                    ],
+                },
+                opts=ctx.opts(self),
+            )
+
+        if ctx.network_policies:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-netpol",
+                metadata={"name": "zenml-server", "namespace": a.namespace, "labels": meta},
+                spec={
+                    "podSelector": {"matchLabels": meta_selector(meta)},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [{"from": a.ingress_sources, "ports": [{"protocol": "TCP", "port": PORT}]}]
+                    if a.ingress_sources
+                    else [],
+                    "egress": a.egress_rules,
+                },
+                opts=ctx.opts(self),
+            )
+
+        self.url = a.server_url
+        self.register_outputs({"url": a.server_url, "service": self.service.metadata.name})
+
+
+def meta_selector(meta: dict[str, str]) -> dict[str, str]:
+    """Server and migration pods share name and instance labels, so one policy covers both."""
+    return {"app.kubernetes.io/name": meta["app.kubernetes.io/name"], "app.kubernetes.io/instance": meta["app.kubernetes.io/instance"]}

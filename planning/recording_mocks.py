@@ -1,0 +1,121 @@
+"""Pulumi mocks that record every registration, answer with plausible outputs, and keep secrets marked.
+
+Secret inputs reach the mock monitor wrapped in Pulumi's secret signature; `mask` replaces them with `[secret]`
+before anything is stored, so neither plan files nor tests ever see a secret value in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+
+from stack_config.secrets import SECRET_PLACEHOLDER
+
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
+
+
+def unwrap(value: Any) -> Any:
+    if is_secret(value):
+        return unwrap(value.get("value"))
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [unwrap(v) for v in value]
+    return value
+
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+UNKNOWN_PLACEHOLDER = "[unknown]"
+
+
+def mask(value: Any) -> Any:
+    if is_secret(value):
+        return SECRET_PLACEHOLDER
+    if isinstance(value, dict):
+        return {k: mask(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask(v) for v in value]
+    if value == UNKNOWN:
+        return UNKNOWN_PLACEHOLDER
+    return value
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: Optional[str]
+    inputs: dict[str, Any]  # secrets masked, unknowns as [unknown]
+    custom: bool
+    protect: bool = False
+    retain_on_delete: bool = False
+    secret_outputs: tuple[str, ...] = ()
+
+
+class RecordingMonitor(MockMonitor):
+    """Records what the program registers, with URN, parent and resource options the mocks API does not show."""
+
+    def __init__(self, mocks: "RecordingMocks"):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object)
+            self.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent or None,
+                    inputs=mask(dict(inputs)),
+                    custom=bool(request.custom),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    secret_outputs=tuple(request.additionalSecretOutputs),
+                )
+            )
+        return response
+
+
+@dataclass
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Strict about invokes: an unexpected one fails the plan rather than silently returning nothing."""
+
+    allowed_invokes: dict[str, Any] = field(default_factory=dict)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        state = dict(inputs)
+        fake = hashlib.sha256(f"{args.typ}/{args.name}".encode()).hexdigest()[:16]
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = {SECRET_SIG_KEY: SECRET_SIG, "value": f"generated-{fake}"}
+        elif args.typ == "tls:index/privateKey:PrivateKey":
+            state["privateKeyPem"] = {SECRET_SIG_KEY: SECRET_SIG, "value": f"-----BEGIN PRIVATE KEY-----{fake}"}
+            state["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----{fake}"
+        elif args.typ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
+            state["certPem"] = f"-----BEGIN CERTIFICATE-----{fake}-----END CERTIFICATE-----"
+        elif args.typ == "tls:index/certRequest:CertRequest":
+            state["certRequestPem"] = f"-----BEGIN CERTIFICATE REQUEST-----{fake}"
+        elif args.typ.startswith("kubernetes:") and isinstance(inputs.get("metadata"), dict):
+            meta = dict(inputs["metadata"])
+            meta.setdefault("name", f"{args.name}-{fake[:8]}")
+            state["metadata"] = meta
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token in self.allowed_invokes:
+            return self.allowed_invokes[args.token]
+        raise NotImplementedError(f"unexpected invoke {args.token} in an offline plan")

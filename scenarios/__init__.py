@@ -1,0 +1,17 @@
+"""One program per layout; each assembles components from a validated `StackConfig`."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from stack_config.model import Scenario, StackConfig
+
+
+def program_for(cfg: StackConfig) -> Callable[[StackConfig], dict]:
+    if cfg.scenario is Scenario.airgapped:
+        from scenarios.airgapped import deploy
+    elif cfg.scenario is Scenario.hybrid:
+        from scenarios.hybrid import deploy
+    else:
+        from scenarios.saas import deploy
+    return deploy
