@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Builds the local toolchain (Pulumi CLI, Python language host, Kubernetes provider, etcd,
+# kube-apiserver/controller-manager/scheduler, kwok) from Go modules into a per-user cache:
+#
+#   ${ZENML_PLATFORM_CACHE:-${XDG_CACHE_HOME:-~/.cache}/zenml-platform}/toolchain/<key>/
+#       bin/          the binaries (put on PATH by toolchain/env.sh)
+#       pulumi-home/  PULUMI_HOME with the provider plugins installed
+#       src/          scratch copies of the wrapper modules the binaries were built from
+#       stamps/       one file per finished step; a step with a stamp is skipped
+#       logs/         build logs
+#
+# Usage: toolchain/build.sh [STEP...]   (default: all steps, in order)
+#   steps: pulumi pulumi-language-python provider-kubernetes plugins etcd kubernetes kwok
+# Env:   TOOLCHAIN_SKIP="step ..."  steps to leave out (e.g. "pulumi" when a pulumi of the
+#        pinned version is already on PATH), GO (default: go), TOOLCHAIN_GO_P (default: 2).
+# Last line of output: an `eval`-able line that sets up the environment.
+set -euo pipefail
+
+# shellcheck source=lib.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+GO=${GO:-go}
+GO_P=${TOOLCHAIN_GO_P:-2}
+ALL_STEPS=(pulumi pulumi-language-python provider-kubernetes plugins etcd kubernetes kwok)
+if [ $# -gt 0 ]; then STEPS=("$@"); else STEPS=("${ALL_STEPS[@]}"); fi
+
+command -v "$GO" >/dev/null || { echo "build.sh: '$GO' not found; Go 1.26+ is needed" >&2; exit 1; }
+
+mkdir -p "$TOOLCHAIN_BIN" "$TOOLCHAIN_HOME/stamps" "$TOOLCHAIN_HOME/logs" "$TOOLCHAIN_HOME/src" "$TOOLCHAIN_PULUMI_HOME"
+
+# One build at a time per cache directory; a second caller waits, then finds the stamps.
+exec 9>"$TOOLCHAIN_HOME/.lock"
+if ! flock -n 9; then
+	echo "build.sh: another build holds $TOOLCHAIN_HOME/.lock; waiting..." >&2
+	flock 9
+fi
+
+export CGO_ENABLED=0
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+# The module proxy reachable here serves some versions that its checksum database does not
+# know (404 on lookup); the wrappers' go.sum files pin their hashes instead.
+export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
+unset GOBIN
+
+log() { printf '[toolchain] %s\n' "$*" >&2; }
+
+# stage_module NAME: copy the wrapper module go/NAME to src/NAME (fresh) and print that path.
+stage_module() {
+	local src="$TOOLCHAIN_DIR/go/$1" dst="$TOOLCHAIN_HOME/src/$1"
+	rm -rf "$dst"
+	mkdir -p "$dst"
+	cp -R "$src/." "$dst/"
+	printf '%s\n' "$dst"
+}
+
+# go_build DIR OUT PKG LDFLAGS: build PKG inside module DIR into bin/OUT (atomically).
+go_build() {
+	local dir=$1 out=$2 pkg=$3 ldflags=$4
+	log "go build $pkg -> bin/$out"
+	(cd "$dir" && "$GO" build -p "$GO_P" -trimpath -ldflags "-s -w $ldflags" -o "$TOOLCHAIN_BIN/.$out.tmp" "$pkg")
+	mv -f "$TOOLCHAIN_BIN/.$out.tmp" "$TOOLCHAIN_BIN/$out"
+}
+
+PULUMI_LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+
+step_pulumi() {
+	local d; d=$(stage_module pulumi)
+	go_build "$d" pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$PULUMI_LDFLAGS"
+}
+
+step_pulumi-language-python() {
+	local d sdk; d=$(stage_module pulumi-language-python)
+	go_build "$d" pulumi-language-python . "$PULUMI_LDFLAGS"
+	# The exec script and the Python policy/provider shim ship in the sdk/v3 module.
+	sdk=$(cd "$d" && "$GO" mod download -json "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+	install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$TOOLCHAIN_BIN/pulumi-language-python-exec"
+	install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$TOOLCHAIN_BIN/pulumi-resource-pulumi-python"
+}
+
+step_provider-kubernetes() {
+	local d mod; d=$(stage_module provider-kubernetes)
+	mod=$(cd "$d" && "$GO" mod download -json "github.com/pulumi/pulumi-kubernetes/provider/v4@$PULUMI_KUBERNETES_PROVIDER_PSEUDO" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+	# What the provider's `go generate` would write: the schema with its version set, and the
+	# terraform mapping, both compacted.
+	python3 - "$mod/cmd/pulumi-resource-kubernetes" "$d" "$PULUMI_KUBERNETES_PROVIDER_VERSION" <<'PY'
+import json, os, sys
+src, dst, version = sys.argv[1:4]
+with open(os.path.join(src, "schema.json")) as f:
+    schema = json.load(f)
+schema["version"] = version
+with open(os.path.join(dst, "schema-embed.json"), "w") as f:
+    json.dump(schema, f, separators=(",", ":"))
+with open(os.path.join(src, "terraform-mapping.json")) as f:
+    mapping = json.load(f)
+with open(os.path.join(dst, "terraform-mapping-embed.json"), "w") as f:
+    json.dump(mapping, f, separators=(",", ":"))
+PY
+	go_build "$d" pulumi-resource-kubernetes . \
+		"-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_PROVIDER_VERSION"
+}
+
+step_plugins() {
+	local pulumi=pulumi v
+	[ -x "$TOOLCHAIN_BIN/pulumi" ] && pulumi="$TOOLCHAIN_BIN/pulumi"
+	for v in $PULUMI_KUBERNETES_PLUGIN_VERSIONS; do
+		log "pulumi plugin install resource kubernetes $v --file bin/pulumi-resource-kubernetes"
+		PULUMI_HOME="$TOOLCHAIN_PULUMI_HOME" PULUMI_SKIP_UPDATE_CHECK=true \
+			PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
+			"$pulumi" plugin install resource kubernetes "$v" --file "$TOOLCHAIN_BIN/pulumi-resource-kubernetes" >&2
+	done
+}
+
+step_etcd() {
+	local d; d=$(stage_module etcd)
+	go_build "$d" etcd go.etcd.io/etcd/server/v3 ""
+}
+
+step_kubernetes() {
+	local d c minor v; d=$(stage_module kubernetes)
+	v=${KUBERNETES_VERSION#v}
+	minor=$(echo "$v" | cut -d. -f2)
+	local ld="-X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
+	ld+=" -X k8s.io/component-base/version.gitMajor=${v%%.*} -X k8s.io/component-base/version.gitMinor=$minor"
+	ld+=" -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.buildDate=$KUBERNETES_BUILD_DATE"
+	for c in kube-apiserver kube-controller-manager kube-scheduler; do
+		go_build "$d" "$c" "k8s.io/kubernetes/cmd/$c" "$ld"
+	done
+}
+
+step_kwok() {
+	local d; d=$(stage_module kwok)
+	go_build "$d" kwok sigs.k8s.io/kwok/cmd/kwok \
+		"-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${KUBERNETES_VERSION#v}"
+}
+
+for s in "${STEPS[@]}"; do
+	case " ${ALL_STEPS[*]} " in *" $s "*) ;; *) echo "build.sh: unknown step '$s' (steps: ${ALL_STEPS[*]})" >&2; exit 2 ;; esac
+	case " ${TOOLCHAIN_SKIP:-} " in *" $s "*) log "skip $s (TOOLCHAIN_SKIP)"; continue ;; esac
+	if [ -e "$TOOLCHAIN_HOME/stamps/$s" ]; then
+		log "$s: already built ($(cat "$TOOLCHAIN_HOME/stamps/$s"))"
+		continue
+	fi
+	start=$(date +%s)
+	log "$s: building (log: $TOOLCHAIN_HOME/logs/$s.log)"
+	if ! "step_$s" >"$TOOLCHAIN_HOME/logs/$s.log" 2>&1; then
+		tail -n 30 "$TOOLCHAIN_HOME/logs/$s.log" >&2
+		echo "build.sh: step $s failed; full log: $TOOLCHAIN_HOME/logs/$s.log" >&2
+		exit 1
+	fi
+	echo "built in $(($(date +%s) - start))s on $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$TOOLCHAIN_HOME/stamps/$s"
+	log "$s: done in $(($(date +%s) - start))s"
+done
+
+log "toolchain key:  $TOOLCHAIN_KEY"
+log "binaries:       $TOOLCHAIN_BIN"
+log "PULUMI_HOME:    $TOOLCHAIN_PULUMI_HOME"
+(cd "$TOOLCHAIN_BIN" && ls -1 | sed 's/^/[toolchain]   /' >&2) || true
+log "set up a shell with:"
+echo "eval \"\$('$TOOLCHAIN_DIR/env.sh')\""
