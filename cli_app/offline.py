@@ -1,0 +1,50 @@
+"""Offline commands: no credentials, no Pulumi CLI, no network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cli_app.stack_files import load
+
+StackOpt = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml.")
+FileOpt = typer.Option(None, "--config-file", "-f", help="Any stack file of that shape.", dir_okay=False)
+
+
+def validate(stack: Optional[str] = StackOpt, config_file: Optional[Path] = FileOpt) -> None:
+    """Check a stack file: exit 0 if valid; exit 2 with one `key.path: reason` line per problem."""
+    _, path, cfg = load(stack, config_file)
+    typer.echo(
+        f"{path.name}: valid ({cfg.scenario.value} on {cfg.target.value}, profile {cfg.profile.value}, "
+        f"{len(cfg.workspaces)} workspace(s), control plane {'on' if cfg.control_plane.enabled else 'off'})"
+    )
+
+
+def plan(
+    stack: Optional[str] = StackOpt,
+    config_file: Optional[Path] = FileOpt,
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write DIR/plan.json and DIR/manifests.yaml.", file_okay=False),
+    update: bool = typer.Option(False, "--update", help="Run as an update (values known) instead of a preview."),
+    as_json: bool = typer.Option(False, "--json", help="Print counts as JSON."),
+) -> None:
+    """Run the stack's program under recording mocks and print resource counts by type."""
+    name, _, cfg = load(stack, config_file)
+    from planning.render import write_plan
+    from planning.run import run_program
+
+    result = run_program(cfg, name, preview=not update)
+    counts = result.counts_by_type()
+    if as_json:
+        typer.echo(json.dumps({"stack": name, "total": len(result.registrations), "byType": counts}, indent=2))
+    else:
+        width = max(len(t) for t in counts) if counts else 10
+        for type_token, n in counts.items():
+            typer.echo(f"{type_token:<{width}}  {n:>4}")
+        typer.echo(f"{'total':<{width}}  {len(result.registrations):>4}")
+    if out is not None:
+        plan_path, manifests_path = write_plan(result, out)
+        if not as_json:
+            typer.echo(f"wrote {plan_path} and {manifests_path}")
