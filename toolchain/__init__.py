@@ -1,0 +1,1 @@
+"""Local toolchain helpers: the local Kubernetes cluster (see docs/toolchain.md)."""
