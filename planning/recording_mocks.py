@@ -61,14 +61,27 @@ class Registration:
     protect: bool = False
     retain_on_delete: bool = False
     secret_outputs: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    delete_before_replace: bool = False
 
 
 class RecordingMonitor(MockMonitor):
     """Records what the program registers, with URN, parent and resource options the mocks API does not show."""
 
-    def __init__(self, mocks: "RecordingMocks"):
+    def __init__(self, mocks: "RecordingMocks", project: str = "project", stack: str = "stack"):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.project = project
+        self.stack = stack
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine forms them: the parent's full type chain, without the root Stack type."""
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                qualified = f"{parent_type}${type_}"
+        return f"urn:pulumi:{self.stack}::{self.project}::{qualified}::{name}"
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -85,6 +98,8 @@ class RecordingMonitor(MockMonitor):
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
                     secret_outputs=tuple(request.additionalSecretOutputs),
+                    dependencies=tuple(request.dependencies),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                 )
             )
         return response

@@ -51,7 +51,7 @@ def run_program(
 
         program = program_for(cfg)
     mocks = RecordingMocks()
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, project=PROJECT, stack=stack)
     settings.ROOT.set(None)  # a fresh Stack resource per run, so one process can plan many stacks
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     settings.SETTINGS.rpc_manager.clear()

@@ -1,0 +1,277 @@
+"""Kubernetes components under mocks, in preview and update mode: the fields that matter are asserted."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from planning.render import kubernetes_objects
+from stack_config.secrets import SECRET_PLACEHOLDER
+from tests.conftest import PRO_WORKSPACE, config, plan
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+JOB = "kubernetes:batch/v1:Job"
+SECRET = "kubernetes:core/v1:Secret"
+NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+STATEFULSET = "kubernetes:apps/v1:StatefulSet"
+
+
+def all_masked(value) -> bool:
+    """A secret map is masked whole (`[secret]`) or per key; either way no value is in clear."""
+    if value is None or value == SECRET_PLACEHOLDER:
+        return True
+    return isinstance(value, dict) and all(v == SECRET_PLACEHOLDER for v in value.values())
+
+
+def env_of(container: dict) -> dict[str, dict]:
+    return {e["name"]: e for e in container["env"]}
+
+
+def server(result):
+    [dep] = result.of_type(DEPLOYMENT)
+    return dep, dep.inputs["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_server_deployment_contract(preview):
+    result = plan(config(), preview)
+    dep, c = server(result)
+    pod = dep.inputs["spec"]["template"]["spec"]
+    assert c["image"] == "registry.corp.internal:5000/zenmldocker/zenml-server:0.98.0"
+    assert c["command"][:2] == ["uvicorn", "zenml.zen_server.zen_server_api:app"]
+    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"] == {"path": "/health", "port": 8080}
+    assert c["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert pod["securityContext"]["runAsUser"] == 1000 and pod["securityContext"]["runAsNonRoot"]
+    assert pod["automountServiceAccountToken"] is False
+    assert c["resources"]["requests"] and c["resources"]["limits"]["memory"]
+    assert {t["topologyKey"] for t in pod["topologySpreadConstraints"]} == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    env = env_of(c)
+    assert env["DISABLE_DATABASE_MIGRATION"]["value"] == "True"
+    assert env["ZENML_SERVER_URL"]["value"] == "https://alpha.zenml.example.com"
+    assert env["ZENML_SERVER_DEPLOYMENT_TYPE"]["value"] == "kubernetes"
+    assert env["ZENML_STORE_URL"]["value"].startswith("mysql://alpha-mysql.zenml-alpha.svc.cluster.local:3306/zenml") or preview
+    assert "@" not in str(env["ZENML_STORE_URL"].get("value", ""))  # credentials never in the URL
+    # Every secret is read by reference, never a literal value.
+    for name in ("ZENML_STORE_PASSWORD", "ZENML_SERVER_JWT_SECRET_KEY", "ZENML_SECRETS_STORE_ENCRYPTION_KEY"):
+        assert "value" not in env[name] and "secretKeyRef" in env[name]["valueFrom"], name
+    assert env["ZENML_STORE_SSL"]["value"] == "True"
+    assert env["ZENML_STORE_SSL_VERIFY_SERVER_CERT"]["value"] == "True"
+    assert env["ZENML_STORE_SSL_CA"]["value"] == "/etc/zenml/db-ca/ca.crt"
+    labels = dep.inputs["metadata"]["labels"]
+    assert labels["app.kubernetes.io/name"] == "zenml-server" and labels["app.kubernetes.io/instance"] == "alpha"
+
+
+def test_migration_job_runs_before_the_server_and_is_named_after_the_version(preview):
+    result = plan(config(), preview)
+    [job] = result.of_type(JOB)
+    dep, c = server(result)
+    spec = job.inputs["spec"]
+    jc = spec["template"]["spec"]["containers"][0]
+    assert jc["command"] == ["python", "-m", "zenml.zen_server.database_migration"]
+    assert spec["backoffLimit"] == 0 and spec["template"]["spec"]["restartPolicy"] == "Never"
+    assert job.inputs["metadata"]["name"].startswith("zenml-migrate-0-98-0-")
+    assert job.urn in dep.dependencies
+    assert job.delete_before_replace
+    assert "DISABLE_DATABASE_MIGRATION" not in env_of(jc)
+    assert env_of(jc)["ZENML_STORE_BACKUP_STRATEGY"]["value"] == "in-memory"
+    # Same image as the server it migrates for.
+    assert jc["image"] == c["image"]
+    upgraded = plan(config(zenmlVersion="0.99.0"), preview)
+    [job2] = upgraded.of_type(JOB)
+    assert job2.inputs["metadata"]["name"] != job.inputs["metadata"]["name"]
+
+
+def test_no_secret_value_reaches_any_input_in_clear(preview):
+    ws = copy.deepcopy(PRO_WORKSPACE)
+    ws["secretEnv"] = {"EXTRA_TOKEN": {"secure": "v1:whatever"}}
+    cfg = config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.0.tgz"}})
+    result = plan(cfg, preview)
+    dump = repr([r.inputs for r in result.registrations])
+    # The mocks return recognisable generated values; none may appear unmasked anywhere.
+    assert "generated-" not in dump
+    assert "PRIVATE KEY" not in dump
+    for secret in result.of_type(SECRET):
+        if "-ca" not in secret.name:  # CA certificates are public
+            assert all_masked(secret.inputs.get("stringData")), secret.name
+    for obj in kubernetes_objects(result.registrations):
+        if obj["kind"] == "Secret":
+            assert all_masked(obj.get("stringData")) and all_masked(obj.get("data"))
+
+
+def test_generated_keys_and_secrets_are_marked_secret_in_state():
+    result = plan(config(), preview=False)
+    for secret in result.of_type(SECRET):
+        if secret.inputs.get("type") != "kubernetes.io/dockerconfigjson" and "-ca" not in secret.name:
+            assert {"stringData", "data"} <= set(secret.secret_outputs), secret.name
+
+
+def test_every_namespace_denies_by_default_and_allows_dns(preview):
+    result = plan(config(), preview)
+    policies = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r.inputs["spec"] for r in result.of_type(NETPOL)}
+    assert policies[("zenml-alpha", "default-deny")] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    dns = policies[("zenml-alpha", "allow-dns")]
+    assert {"protocol": "UDP", "port": 53} in dns["egress"][0]["ports"]
+    srv = policies[("zenml-alpha", "zenml-server")]
+    assert srv["ingress"][0]["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    assert srv["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8080}]
+    db = policies[("zenml-alpha", "alpha-mysql-clients")]
+    assert db["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {"zenml-platform.io/alpha-mysql-client": "true"}}}]
+    dep, _ = server(result)
+    assert dep.inputs["spec"]["template"]["metadata"]["labels"]["zenml-platform.io/alpha-mysql-client"] == "true"
+
+
+def test_network_policies_can_be_switched_off_explicitly():
+    result = plan(config(networkPolicies={"enabled": False}))
+    assert result.of_type(NETPOL) == []
+
+
+def test_namespace_enforces_restricted_pod_security(preview):
+    result = plan(config(), preview)
+    [ns] = result.of_type("kubernetes:core/v1:Namespace")
+    assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_mysql_statefulset(preview):
+    result = plan(config(), preview)
+    [sts] = result.of_type(STATEFULSET)
+    spec = sts.inputs["spec"]
+    c = spec["template"]["spec"]["containers"][0]
+    assert c["image"] == "registry.corp.internal:5000/mysql:8.4.3"
+    assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    assert spec["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert c["securityContext"]["runAsNonRoot"] and not c["securityContext"]["allowPrivilegeEscalation"]
+    env = env_of(c)
+    assert "secretKeyRef" in env["MYSQL_PASSWORD"]["valueFrom"] and "secretKeyRef" in env["MYSQL_ROOT_PASSWORD"]["valueFrom"]
+    assert any(v.get("secret", {}).get("secretName") for v in spec["template"]["spec"]["volumes"])  # TLS
+    [cm] = [r for r in result.of_type("kubernetes:core/v1:ConfigMap") if r.name == "alpha-mysql-config"]
+    assert "require_secure_transport=ON" in cm.inputs["data"]["zenml.cnf"]
+    # small profile: a daily backup CronJob to its own claim
+    [cron] = result.of_type("kubernetes:batch/v1:CronJob")
+    assert cron.inputs["spec"]["concurrencyPolicy"] == "Forbid"
+    assert "mysqldump" in cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"][2]
+
+
+def test_dev_profile_has_no_backups_and_no_protection():
+    result = plan(config(profile="dev"))
+    assert result.of_type("kubernetes:batch/v1:CronJob") == []
+    assert not any(r.protect for r in result.registrations)
+
+
+def test_production_profile_protects_and_retains_data(preview):
+    result = plan(config(profile="production"), preview)
+    [sts] = result.of_type(STATEFULSET)
+    [ns] = result.of_type("kubernetes:core/v1:Namespace")
+    assert sts.protect and sts.retain_on_delete
+    assert ns.protect and ns.retain_on_delete
+    for pw in result.of_type("random:index/randomPassword:RandomPassword"):
+        assert pw.protect, pw.name
+    [claim] = result.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    assert claim.protect and claim.retain_on_delete
+    [key] = [r for r in result.of_type(SECRET) if r.name == "alpha-secrets-encryption-key"]
+    assert key.protect and key.retain_on_delete
+    # More than one replica: autoscaler and disruption budget.
+    dep, _ = server(result)
+    assert dep.inputs["spec"]["replicas"] == 2
+    [pdb] = result.of_type("kubernetes:policy/v1:PodDisruptionBudget")
+    assert pdb.inputs["spec"]["minAvailable"] == 1
+    [hpa] = result.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    assert hpa.inputs["spec"]["minReplicas"] == 2
+
+
+def test_single_replica_has_no_hpa_or_pdb():
+    result = plan(config())
+    assert result.of_type("kubernetes:policy/v1:PodDisruptionBudget") == []
+    assert result.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler") == []
+
+
+@pytest.mark.parametrize(
+    "tls,expect",
+    [
+        ({"mode": "cert-manager", "certManager": {"issuerName": "corp-ca"}}, ("cert-manager.io/cluster-issuer", "corp-ca", "alpha-ingress-tls")),
+        ({"mode": "provided", "provided": {"secretName": "wildcard-tls"}}, (None, None, "wildcard-tls")),
+        ({"mode": "internal-ca"}, (None, None, "alpha-ingress-tls")),
+    ],
+)
+def test_ingress_tls_modes(tls, expect):
+    result = plan(config(tls=tls))
+    [ing] = result.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    annotation, issuer, secret = expect
+    assert ing.inputs["spec"]["tls"] == [{"hosts": ["alpha.zenml.example.com"], "secretName": secret}]
+    assert ing.inputs["spec"]["ingressClassName"] == "nginx"
+    if annotation:
+        assert ing.inputs["metadata"]["annotations"][annotation] == issuer
+    issued = [r for r in result.of_type("tls:index/locallySignedCert:LocallySignedCert") if r.name == "alpha-ingress-cert-cert"]
+    assert bool(issued) == (tls["mode"] == "internal-ca")
+
+
+def test_tls_disabled_is_explicit_and_serves_http():
+    result = plan(config(tls={"mode": "disabled"}))
+    [ing] = result.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    assert ing.inputs["spec"].get("tls") in ([], None)
+    _, c = server(result)
+    assert env_of(c)["ZENML_SERVER_URL"]["value"] == "http://alpha.zenml.example.com"
+
+
+def test_registry_mirror_rewrites_every_image_and_adds_pull_secrets(preview):
+    cfg = config(registryMirror={"registry": "mirror.corp:5000/zenml", "pullSecret": {"secure": "v1:x"}, "imagePullSecrets": ["extra"]})
+    result = plan(cfg, preview)
+    images = []
+    for obj in kubernetes_objects(result.registrations):
+        spec = obj.get("spec", {})
+        tpl = spec.get("template") or spec.get("jobTemplate", {}).get("spec", {}).get("template")
+        if tpl:
+            for c in tpl["spec"]["containers"]:
+                images.append(c["image"])
+            assert tpl["spec"]["imagePullSecrets"] == [{"name": "zenml-registry-pull"}, {"name": "extra"}]
+    assert images and all(i.startswith("mirror.corp:5000/zenml/") for i in images), images
+    pulls = [r for r in result.of_type(SECRET) if r.inputs.get("type") == "kubernetes.io/dockerconfigjson"]
+    assert pulls and all(all_masked(p.inputs["stringData"]) for p in pulls)
+
+
+def test_vault_secret_store_env(preview):
+    ws = {"name": "alpha", "secretStore": {"type": "hashicorp", "vault": {
+        "address": "https://vault.corp:8200", "namespace": "ml", "token": {"secretKeyRef": {"name": "vault", "key": "token"}}}}}
+    result = plan(config(workspaces=[ws]), preview)
+    _, c = server(result)
+    env = env_of(c)
+    assert env["ZENML_SECRETS_STORE_TYPE"]["value"] == "hashicorp"
+    assert env["ZENML_SECRETS_STORE_VAULT_ADDR"]["value"] == "https://vault.corp:8200"
+    assert env["ZENML_SECRETS_STORE_VAULT_NAMESPACE"]["value"] == "ml"
+    assert env["ZENML_SECRETS_STORE_VAULT_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "vault", "key": "token"}
+    assert "ZENML_SECRETS_STORE_ENCRYPTION_KEY" not in env
+
+
+def test_external_database(preview):
+    ws = {"name": "alpha", "database": {"mode": "external", "external": {
+        "host": "10.1.2.3", "database": "zenml_alpha", "username": "alpha", "caCertificate": "-----BEGIN CERTIFICATE-----x",
+        "password": {"secretKeyRef": {"name": "db-alpha", "key": "password"}}}}}
+    result = plan(config(workspaces=[ws]), preview)
+    assert result.of_type(STATEFULSET) == []
+    _, c = server(result)
+    env = env_of(c)
+    assert env["ZENML_STORE_URL"]["value"] == "mysql://10.1.2.3:3306/zenml_alpha"
+    assert env["ZENML_STORE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "db-alpha", "key": "password"}
+    assert env["ZENML_STORE_SSL_CA"]["value"] == "/etc/zenml/db-ca/ca.crt"
+    egress = [r for r in result.of_type(NETPOL) if r.inputs["metadata"]["name"] == "zenml-server"][0].inputs["spec"]["egress"]
+    assert {"to": [{"ipBlock": {"cidr": "10.1.2.3/32"}}], "ports": [{"protocol": "TCP", "port": 3306}]} in egress
+
+
+def test_extra_env_and_secret_env(preview):
+    ws = {"name": "alpha", "env": {"ZENML_SERVER_THREAD_POOL_SIZE": "60"}, "secretEnv": {"OTEL_HEADERS": {"secretKeyRef": {"name": "otel", "key": "headers"}}},
+          "nodeSelector": {"pool": "zenml"}, "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "zenml", "effect": "NoSchedule"}]}
+    result = plan(config(workspaces=[ws]), preview)
+    dep, c = server(result)
+    env = env_of(c)
+    assert env["ZENML_SERVER_THREAD_POOL_SIZE"]["value"] == "60"
+    assert env["OTEL_HEADERS"]["valueFrom"]["secretKeyRef"] == {"name": "otel", "key": "headers"}
+    pod = dep.inputs["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"pool": "zenml"}
+    assert pod["tolerations"][0]["key"] == "dedicated"
