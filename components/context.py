@@ -23,6 +23,7 @@ class DeployContext:
     ingress_class: str = "nginx"
     ingress_controller_namespace: str = "ingress-nginx"
     server_egress_cidrs: list[str] = field(default_factory=list)
+    api_server_cidrs: list[str] = field(default_factory=list)
 
     PULL_SECRET_NAME = "zenml-registry-pull"
 

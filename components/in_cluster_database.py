@@ -40,6 +40,7 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
         instance: str,
         ca: Optional[InternalCertificateAuthority],
         init_sql: Optional[str] = None,
+        admit_namespace: bool = False,
         opts: Optional[pulumi.ResourceOptions] = None,
     ):
         super().__init__(f"{PACKAGE}:database:{type(self).__name__}", name, None, opts)
@@ -206,7 +207,8 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
                     "policyTypes": ["Ingress"],
                     "ingress": [
                         {
-                            "from": [{"podSelector": {"matchLabels": client_labels}}],
+                            # A vendor chart's pods cannot be labelled by us: then the whole namespace is the client.
+                            "from": [{"podSelector": {} if admit_namespace else {"matchLabels": client_labels}}],
                             "ports": [{"protocol": "TCP", "port": engine.port}],
                         }
                     ],

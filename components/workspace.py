@@ -173,8 +173,12 @@ class Workspace(pulumi.ComponentResource):
                 else {"ports": [{"protocol": "TCP", "port": connection.port}]}
             )
         if runner_on:
-            # The API server's address is not a pod; its ports are the narrowest rule vanilla policies allow.
-            egress.append({"ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]})
+            # The API server is not a pod: pin its addresses when known, else only its ports.
+            api_ports = [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]
+            if ctx.api_server_cidrs:
+                egress.append({"to": [{"ipBlock": {"cidr": c}} for c in ctx.api_server_cidrs], "ports": api_ports})
+            else:
+                egress.append({"ports": api_ports})
         if pro is not None and not cfg.control_plane.enabled:
             egress.append({"ports": [{"protocol": "TCP", "port": 443}]})  # the hosted control plane
         cidrs = [*ctx.server_egress_cidrs, *store.egress_cidrs]

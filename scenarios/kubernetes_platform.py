@@ -46,6 +46,7 @@ def build_context(cfg: StackConfig, provider: Optional[pulumi.ProviderResource] 
         ingress_class=k.ingress_class_name,
         ingress_controller_namespace=k.ingress_controller_namespace,
         server_egress_cidrs=list(cfg.network_policies.allow_egress_cidrs),
+        api_server_cidrs=list(k.api_server_cidrs),
     )
 
 
@@ -135,12 +136,15 @@ def _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca) -> dict[str, A
             username="zenml_pro",
             instance="control-plane",
             ca=database_ca,
+            admit_namespace=True,
             opts=opts,
         )
         connection = db.connection
     else:
         assert cp.database.external is not None
         connection = ExternalDatabaseLink("control-plane-db", ns.name, ctx, "postgres", cp.database.external, meta, opts=opts).connection
+    if ctx.network_policies:
+        _control_plane_traffic(ctx, ns, connection, cfg)
     plane = ControlPlane(
         "control-plane",
         ControlPlaneArgs(
@@ -167,6 +171,31 @@ def _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca) -> dict[str, A
     if plane.admin_password is not None:
         out["adminPassword"] = pulumi.Output.secret(plane.admin_password)
     return out
+
+
+def _control_plane_traffic(ctx: DeployContext, ns: PlatformNamespace, connection, cfg: StackConfig) -> None:
+    """The chart's pods: reachable from the ingress controller; may reach their database, the ingress controller
+    (OIDC provider and workspaces by their TLS host names) and the configured CIDRs, nothing else."""
+    ingress_ns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ctx.ingress_controller_namespace}}}
+    egress = [
+        {"to": [ingress_ns], "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 80}]},
+        {"to": connection.egress_peers, "ports": [{"protocol": "TCP", "port": connection.port}]}
+        if connection.egress_peers
+        else {"ports": [{"protocol": "TCP", "port": connection.port}]},
+    ]
+    if ctx.server_egress_cidrs:
+        egress.append({"to": [{"ipBlock": {"cidr": c}} for c in ctx.server_egress_cidrs]})
+    k8s.networking.v1.NetworkPolicy(
+        "control-plane-traffic",
+        metadata={"name": "control-plane", "namespace": ns.name},
+        spec={
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [ingress_ns]}],
+            "egress": egress,
+        },
+        opts=ctx.opts(ns),
+    )
 
 
 def next_steps(cfg: StackConfig, outputs: dict[str, Any]) -> list[str]:

@@ -78,6 +78,10 @@ class KubernetesSettings(Section):
     ingress_controller_namespace: str = Field(
         "ingress-nginx", description="Namespace of the ingress controller, the only source allowed to reach the servers."
     )
+    api_server_cidrs: list[str] = Field(
+        default_factory=list,
+        description="Addresses of the Kubernetes API server; narrows the workload manager's egress (default: any address on 443/6443).",
+    )
 
     @field_validator("namespace_prefix")
     @classmethod
@@ -451,10 +455,10 @@ class NetworkPolicySettings(Section):
 
 
 class StackConfig(Section):
-    scenario: Scenario
-    target: Target = Target.kubernetes
-    profile: Profile = Profile.small
-    zenml_version: str = "0.98.0"
+    scenario: Scenario = Field(description="Layout: airgapped (all self-hosted), hybrid (hosted control plane), saas (operator side).")
+    target: Target = Field(Target.kubernetes, description="Where stateful services run: in the cluster, or managed on AWS or GCP.")
+    profile: Profile = Field(Profile.small, description="Size profile: replicas, resources, storage, backups and data protection.")
+    zenml_version: str = Field("0.98.0", description="ZenML server version (image tag) of every workspace unless overridden.")
     domain: str = Field(description="Parent domain of every host name, e.g. zenml.corp.internal.")
     kubernetes: KubernetesSettings = KubernetesSettings()
     tls: TlsSettings = TlsSettings()

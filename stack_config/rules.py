@@ -101,11 +101,15 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
             except ValueError:
                 add(f"{path}.runner.egress.allowCidrs[{j}]", f"{cidr!r} is not a CIDR block")
 
-    for j, cidr in enumerate(cfg.network_policies.allow_egress_cidrs):
-        try:
-            ip_network(cidr, strict=False)
-        except ValueError:
-            add(f"networkPolicies.allowEgressCidrs[{j}]", f"{cidr!r} is not a CIDR block")
+    for base, cidrs in (
+        ("networkPolicies.allowEgressCidrs", cfg.network_policies.allow_egress_cidrs),
+        ("kubernetes.apiServerCidrs", cfg.kubernetes.api_server_cidrs),
+    ):
+        for j, cidr in enumerate(cidrs):
+            try:
+                ip_network(cidr, strict=False)
+            except ValueError:
+                add(f"{base}[{j}]", f"{cidr!r} is not a CIDR block")
 
     if cfg.control_plane.enabled and cfg.control_plane.database.mode is DatabaseMode.external:
         ext = cfg.control_plane.database.external

@@ -115,3 +115,14 @@ def test_kubernetes_resources_use_the_explicit_provider():
     # engine register a default provider: none may exist.
     assert provider.name == "kubernetes"
     assert [r for r in result.registrations if r.type.startswith("pulumi:providers:kubernetes")] == [provider]
+
+
+def test_workload_manager_egress_to_the_api_server_is_pinned_when_known():
+    cfg = config(workspaces=[pro("team-a")], controlPlane=CP, kubernetes={"apiServerCidrs": ["10.96.0.1/32"]})
+    result = plan(cfg)
+    [srv] = [r for r in result.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+             if r.inputs["metadata"]["name"] == "zenml-server"]
+    egress = srv.inputs["spec"]["egress"]
+    assert {"to": [{"ipBlock": {"cidr": "10.96.0.1/32"}}],
+            "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]} in egress
+    assert not [rule for rule in egress if "to" not in rule]  # no rule open to every address
