@@ -15,6 +15,7 @@ from uuid import UUID
 from pydantic import Field, field_validator, model_validator
 
 from stack_config.base import Section
+from stack_config.cloud import ArtifactStoreSettings, AwsSettings, GcpSecretStore, GcpSettings, ManagedDatabase
 from stack_config.profiles import PROFILES, Profile, ProfileDefaults
 from stack_config.secrets import SecretInput, SecureOnly
 
@@ -195,6 +196,7 @@ class IdentityProvider(Section):
 class DatabaseMode(str, Enum):
     in_cluster = "in-cluster"
     external = "external"
+    managed = "managed"  # RDS (target aws) or Cloud SQL (target gcp)
 
 
 class BackupSettings(Section):
@@ -237,6 +239,7 @@ class DatabaseSettings(Section):
     mode: DatabaseMode = DatabaseMode.in_cluster
     in_cluster: InClusterDatabase = InClusterDatabase()
     external: Optional[ExternalDatabase] = None
+    managed: ManagedDatabase = ManagedDatabase()
     migration_backup_strategy: Literal["in-memory", "database", "disabled"] = Field(
         "in-memory", description="ZENML_STORE_BACKUP_STRATEGY used by the migration Job."
     )
@@ -251,6 +254,8 @@ class DatabaseSettings(Section):
 class SecretStoreType(str, Enum):
     sql = "sql"
     hashicorp = "hashicorp"
+    aws = "aws"  # AWS Secrets Manager through the server's IRSA role (target aws)
+    gcp = "gcp"  # GCP Secret Manager through Workload Identity (target gcp)
 
 
 class VaultSettings(Section):
@@ -282,6 +287,7 @@ class SecretStoreSettings(Section):
         None, description="sql store: bring an existing key (migrations); default: generated once, never rotated."
     )
     vault: Optional[VaultSettings] = None
+    gcp: Optional[GcpSecretStore] = None
 
     @model_validator(mode="after")
     def _vault(self) -> "SecretStoreSettings":
@@ -367,6 +373,9 @@ class Workspace(Section):
     tolerations: list[Toleration] = Field(default_factory=list)
     service_account_annotations: dict[str, str] = Field(default_factory=dict)
     analytics_opt_in: bool = False
+    artifact_store: Optional[ArtifactStoreSettings] = Field(
+        None, description="Cloud targets: the workspace's S3/GCS artifact store (default: a bucket; saas: none unless tenant)."
+    )
 
     @field_validator("name")
     @classmethod
@@ -468,6 +477,8 @@ class StackConfig(Section):
     identity_provider: IdentityProvider = IdentityProvider()
     network_policies: NetworkPolicySettings = NetworkPolicySettings()
     workspaces: list[Workspace] = Field(default_factory=list)
+    aws: Optional[AwsSettings] = Field(None, description="target aws: region, account, the given EKS cluster and VPC.")
+    gcp: Optional[GcpSettings] = Field(None, description="target gcp: project, region, the given GKE cluster and VPC.")
 
     @field_validator("domain")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from ipaddress import ip_network
 
+from stack_config.cloud import check_cloud
 from stack_config.errors import Problem
 from stack_config.secrets import SecureValue
 from stack_config.model import DatabaseMode, Edition, Scenario, SecretStoreType, StackConfig, TlsMode
@@ -14,8 +15,8 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
     problems: list[Problem] = []
     add = lambda path, reason: problems.append(Problem(path, reason))  # noqa: E731
 
-    if cfg.target.value != "kubernetes":
-        add("target", f"target {cfg.target.value} is not available in this release; use kubernetes")
+    # Cloud targets (aws, gcp): settings present, managed services only where they exist, tenant isolation.
+    problems.extend(check_cloud(cfg))
 
     if not cfg.workspaces and not cfg.control_plane.enabled:
         add("workspaces", "the stack deploys nothing: add a workspace or enable the control plane")
