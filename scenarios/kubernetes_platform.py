@@ -6,6 +6,7 @@ config already expresses, so the assembly reads the config and each layout modul
 
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 
 import pulumi
@@ -27,10 +28,12 @@ from stack_config.model import DatabaseMode, StackConfig, TlsMode
 def build_context(cfg: StackConfig, provider: Optional[pulumi.ProviderResource] = None) -> DeployContext:
     k = cfg.kubernetes
     if provider is None:
+        # The stack file decides; ZENML_PLATFORM_KUBE_CONTEXT lets `make deploy-local` target a user's
+        # cluster without editing the committed `local` stack.
         provider = k8s.Provider(
             "kubernetes",
             kubeconfig=k.kubeconfig,
-            context=k.context,
+            context=k.context or os.environ.get("ZENML_PLATFORM_KUBE_CONTEXT") or None,
             delete_unreachable=False,
         )
     mirror = cfg.registry_mirror

@@ -1,0 +1,46 @@
+# Entry points. The README's two commands are `make deploy-local` and `make test`.
+PY := .venv/bin/python
+
+.PHONY: venv deploy-local test unit contract e2e toolchain cluster-up cluster-down cluster-status schema plan-examples benchmark
+
+venv:
+	@scripts/bootstrap.sh
+
+## The main job: deploy the `local` stack (KUBE_CONTEXT=name to use your own cluster).
+deploy-local:
+	@scripts/deploy-local.sh
+
+## Every test: unit (mocks), contract (real ZenML server + MariaDB), e2e (real engine + local cluster).
+test: unit contract e2e
+
+unit: venv
+	$(PY) -m pytest tests
+
+contract: venv
+	tests/contract/run.sh
+
+e2e: venv toolchain
+	$(PY) -m pytest -m e2e -p no:cacheprovider tests/e2e
+
+toolchain:
+	@toolchain/build.sh >&2
+
+cluster-up: venv toolchain
+	$(PY) -m toolchain.localcluster up --dir .zenml-platform/cluster
+
+cluster-down:
+	$(PY) -m toolchain.localcluster down --dir .zenml-platform/cluster
+
+cluster-status:
+	$(PY) -m toolchain.localcluster status --dir .zenml-platform/cluster
+
+## Regenerate schema/stack-config.schema.json and docs/configuration.md from the config model.
+schema: venv
+	$(PY) cli.py schema
+
+plan-examples: venv
+	@for f in stacks/Pulumi.*.yaml; do echo "== $$f"; $(PY) cli.py plan --config-file $$f | tail -1; done
+
+benchmark: venv
+	$(PY) benchmarks/plan_benchmark.py
+	@if [ -f benchmarks/cli_startup.py ]; then $(PY) benchmarks/cli_startup.py; fi
