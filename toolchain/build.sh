@@ -3,14 +3,16 @@
 # kube-apiserver/controller-manager/scheduler, kwok) from Go modules into a per-user cache:
 #
 #   ${ZENML_PLATFORM_CACHE:-${XDG_CACHE_HOME:-~/.cache}/zenml-platform}/toolchain/<key>/
-#       bin/          the binaries (put on PATH by toolchain/env.sh)
+#       bin/          pulumi, the Python language host, etcd, kube-*, kwok (PATH, see env.sh)
+#       providers/    the provider plugin binaries (kept off PATH: the engine would otherwise
+#                     use them from PATH, whatever version a program asks for)
 #       pulumi-home/  PULUMI_HOME with the provider plugins installed
 #       src/          scratch copies of the wrapper modules the binaries were built from
 #       stamps/       one file per finished step; a step with a stamp is skipped
 #       logs/         build logs
 #
 # Usage: toolchain/build.sh [STEP...]   (default: all steps, in order)
-#   steps: pulumi pulumi-language-python provider-kubernetes plugins etcd kubernetes kwok
+#   steps: pulumi pulumi-language-python provider-kubernetes provider-local plugins etcd kubernetes kwok
 # Env:   TOOLCHAIN_SKIP="step ..."  steps to leave out (e.g. "pulumi" when a pulumi of the
 #        pinned version is already on PATH), GO (default: go), TOOLCHAIN_GO_P (default: 2).
 # Last line of output: an `eval`-able line that sets up the environment.
@@ -21,12 +23,13 @@ set -euo pipefail
 
 GO=${GO:-go}
 GO_P=${TOOLCHAIN_GO_P:-2}
-ALL_STEPS=(pulumi pulumi-language-python provider-kubernetes plugins etcd kubernetes kwok)
+ALL_STEPS=(pulumi pulumi-language-python provider-kubernetes provider-local plugins etcd kubernetes kwok)
 if [ $# -gt 0 ]; then STEPS=("$@"); else STEPS=("${ALL_STEPS[@]}"); fi
 
 command -v "$GO" >/dev/null || { echo "build.sh: '$GO' not found; Go 1.26+ is needed" >&2; exit 1; }
 
-mkdir -p "$TOOLCHAIN_BIN" "$TOOLCHAIN_HOME/stamps" "$TOOLCHAIN_HOME/logs" "$TOOLCHAIN_HOME/src" "$TOOLCHAIN_PULUMI_HOME"
+PROVIDERS="$TOOLCHAIN_HOME/providers"
+mkdir -p "$TOOLCHAIN_BIN" "$PROVIDERS" "$TOOLCHAIN_HOME/stamps" "$TOOLCHAIN_HOME/logs" "$TOOLCHAIN_HOME/src" "$TOOLCHAIN_PULUMI_HOME"
 
 # One build at a time per cache directory; a second caller waits, then finds the stamps.
 exec 9>"$TOOLCHAIN_HOME/.lock"
@@ -53,12 +56,13 @@ stage_module() {
 	printf '%s\n' "$dst"
 }
 
-# go_build DIR OUT PKG LDFLAGS: build PKG inside module DIR into bin/OUT (atomically).
+# go_build DIR OUT PKG LDFLAGS: build PKG inside module DIR into OUT (default dir: bin/), atomically.
 go_build() {
 	local dir=$1 out=$2 pkg=$3 ldflags=$4
-	log "go build $pkg -> bin/$out"
-	(cd "$dir" && "$GO" build -p "$GO_P" -trimpath -ldflags "-s -w $ldflags" -o "$TOOLCHAIN_BIN/.$out.tmp" "$pkg")
-	mv -f "$TOOLCHAIN_BIN/.$out.tmp" "$TOOLCHAIN_BIN/$out"
+	case $out in /*) ;; *) out="$TOOLCHAIN_BIN/$out" ;; esac
+	log "go build $pkg -> $out"
+	(cd "$dir" && "$GO" build -p "$GO_P" -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$pkg")
+	mv -f "$out.tmp" "$out"
 }
 
 PULUMI_LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
@@ -97,19 +101,36 @@ with open(os.path.join(src, "terraform-mapping.json")) as f:
 with open(os.path.join(dst, "terraform-mapping-embed.json"), "w") as f:
     json.dump(mapping, f, separators=(",", ":"))
 PY
-	go_build "$d" pulumi-resource-kubernetes . \
+	go_build "$d" "$PROVIDERS/pulumi-resource-kubernetes" . \
 		"-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_PROVIDER_VERSION"
 }
 
-step_plugins() {
-	local pulumi=pulumi v
+# Our stand-in for the random and tls providers (go/provider-local): one binary that serves
+# either provider depending on the name it runs under.
+step_provider-local() {
+	local d; d=$(stage_module provider-local)
+	go_build "$d" "$PROVIDERS/pulumi-resource-random" . \
+		"-X main.randomVersion=$PULUMI_RANDOM_VERSION -X main.tlsVersion=$PULUMI_TLS_VERSION"
+	cp -f "$PROVIDERS/pulumi-resource-random" "$PROVIDERS/.pulumi-resource-tls.tmp"
+	mv -f "$PROVIDERS/.pulumi-resource-tls.tmp" "$PROVIDERS/pulumi-resource-tls"
+}
+
+plugin_install() { # NAME VERSION
+	local pulumi=pulumi
 	[ -x "$TOOLCHAIN_BIN/pulumi" ] && pulumi="$TOOLCHAIN_BIN/pulumi"
+	log "pulumi plugin install resource $1 $2 --file providers/pulumi-resource-$1"
+	PULUMI_HOME="$TOOLCHAIN_PULUMI_HOME" PULUMI_SKIP_UPDATE_CHECK=true \
+		PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
+		"$pulumi" plugin install resource "$1" "$2" --reinstall --file "$PROVIDERS/pulumi-resource-$1" >&2
+}
+
+step_plugins() {
+	local v
 	for v in $PULUMI_KUBERNETES_PLUGIN_VERSIONS; do
-		log "pulumi plugin install resource kubernetes $v --file bin/pulumi-resource-kubernetes"
-		PULUMI_HOME="$TOOLCHAIN_PULUMI_HOME" PULUMI_SKIP_UPDATE_CHECK=true \
-			PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
-			"$pulumi" plugin install resource kubernetes "$v" --file "$TOOLCHAIN_BIN/pulumi-resource-kubernetes" >&2
+		plugin_install kubernetes "$v"
 	done
+	plugin_install random "$PULUMI_RANDOM_VERSION"
+	plugin_install tls "$PULUMI_TLS_VERSION"
 }
 
 step_etcd() {
@@ -155,6 +176,7 @@ done
 
 log "toolchain key:  $TOOLCHAIN_KEY"
 log "binaries:       $TOOLCHAIN_BIN"
+log "providers:      $PROVIDERS"
 log "PULUMI_HOME:    $TOOLCHAIN_PULUMI_HOME"
 (cd "$TOOLCHAIN_BIN" && ls -1 | sed 's/^/[toolchain]   /' >&2) || true
 log "set up a shell with:"
