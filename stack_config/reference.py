@@ -92,11 +92,41 @@ def reference_markdown() -> str:
             "Paths use the syntax of `pulumi config set --path`, e.g. `pulumi config set --path 'workspaces[0].replicas' 2`.",
             "Secrets are set with `pulumi config set --secret --path <key.path> VALUE`, or, where the table says",
             "so, given as `{secretKeyRef: {name, key}}` naming an existing Kubernetes Secret. A secret typed as a plain",
-            "value is rejected. Sizes left unset come from `profile` (see docs/profiles.md).",
+            "value is rejected. Sizes left unset come from `profile` (see [Profiles](#profiles) below).",
             "",
             "| key | type | default | description |",
             "|---|---|---|---|",
             *rows,
             "",
+            *_profiles(),
+            "",
         ]
     )
+
+
+def _profiles() -> list[str]:
+    from stack_config.profiles import PROFILES
+
+    names = [p.value for p in PROFILES]
+    table = {
+        "server replicas (HPA max)": lambda d: f"{d.server_replicas} ({d.server_max_replicas})",
+        "server requests / limits": lambda d: f"{d.server_resources.cpu_request}, {d.server_resources.memory_request} / "
+        f"{d.server_resources.cpu_limit}, {d.server_resources.memory_limit}",
+        "database requests / limits": lambda d: f"{d.database_resources.cpu_request}, {d.database_resources.memory_request} / "
+        f"{d.database_resources.cpu_limit}, {d.database_resources.memory_limit}",
+        "database volume": lambda d: d.database_storage,
+        "backups (schedule, retention)": lambda d: f"`{d.backup_schedule}`, {d.backup_retention_days} days" if d.backup_enabled else "off",
+        "backup volume": lambda d: d.backup_storage if d.backup_enabled else "-",
+        "protect + retain stateful resources": lambda d: "yes" if d.protect_data else "no",
+    }
+    lines = ["## Profiles", "", "| setting | " + " | ".join(f"`{n}`" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
+    for label, fn in table.items():
+        lines.append(f"| {label} | " + " | ".join(fn(PROFILES[p]) for p in PROFILES) + " |")
+    lines += [
+        "",
+        "Protected resources (`production`): namespaces, database StatefulSets and backup claims, generated passwords and",
+        "keys (the secrets-store encryption key, the JWT key), and the internal CAs are created with `protect` and",
+        "`retainOnDelete`: `pulumi up` refuses to replace or delete them, and `pulumi destroy` leaves them in the cluster.",
+        "StatefulSet volumes are kept by `persistentVolumeClaimRetentionPolicy: Retain` in every profile.",
+    ]
+    return lines
