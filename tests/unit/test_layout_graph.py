@@ -126,3 +126,19 @@ def test_workload_manager_egress_to_the_api_server_is_pinned_when_known():
     assert {"to": [{"ipBlock": {"cidr": "10.96.0.1/32"}}],
             "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]} in egress
     assert not [rule for rule in egress if "to" not in rule]  # no rule open to every address
+
+
+def test_airgapped_example_has_no_egress_outside_named_destinations():
+    """Air-gapped: every egress rule names its destination (pods, namespaces or pinned CIDRs), none is open-ended."""
+    from stack_config import load_stack_file
+
+    cfg = load_stack_file("stacks/Pulumi.airgapped-kubernetes.yaml")
+    result = plan(cfg, stack="airgapped-kubernetes")
+    for r in result.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
+        for rule in r.inputs["spec"].get("egress", []):
+            assert rule.get("to"), (r.name, rule)
+            for peer in rule["to"]:
+                cidr = peer.get("ipBlock", {}).get("cidr")
+                assert cidr is None or not cidr.endswith("/0"), (r.name, rule)
+    images = result.outputs["images"]
+    assert images and all(v.startswith("registry.corp.internal:5000/zenml/") for v in images.values())
