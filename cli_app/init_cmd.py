@@ -1,0 +1,210 @@
+"""`init`: write a new, commented stack file from a layout template; flags for everything, prompts only on a TTY."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cli_app.common import EXIT_INVALID, die, err, is_interactive
+
+LAYOUTS = ("airgapped", "hybrid", "saas")
+LAYOUT_HELP = {
+    "airgapped": "Self-hosted: everything in your cluster, images from your mirror, optional Pro control plane here.",
+    "hybrid": "Workspaces in your cluster, enrolled with the ZenML-hosted control plane (Pro).",
+    "saas": "The operator side: the Pro control plane (and optionally workspaces) in this cluster.",
+}
+# Key paths a validation problem may name -> the init flag that sets them.
+FLAGS = {
+    "domain": "--domain",
+    "profile": "--profile",
+    "zenmlVersion": "--zenml-version",
+    "registryMirror": "--mirror",
+    "registryMirror.registry": "--mirror",
+    "tls": "--tls",
+    "tls.mode": "--tls",
+    "controlPlane.chart.archive": "--chart-archive",
+    "controlPlane.enabled": "--control-plane",
+    "workspaces": "--workspace",
+    "workspaces[0].name": "--workspace",
+    "workspaces[0].pro": "--pro-organization-id/--pro-workspace-id",
+    "workspaces[0].edition": "--control-plane",
+}
+
+
+@dataclass
+class InitOptions:
+    layout: str
+    domain: str
+    profile: str = "small"
+    zenml_version: str = "0.98.0"
+    workspace: Optional[str] = "default"
+    mirror: Optional[str] = None
+    tls: str = "internal-ca"
+    issuer: Optional[str] = None
+    tls_secret: Optional[str] = None
+    kubeconfig: Optional[str] = None
+    kube_context: Optional[str] = None
+    control_plane: bool = False
+    chart_archive: Optional[str] = None
+    pro_organization_id: Optional[str] = None
+    pro_workspace_id: Optional[str] = None
+    enrollment_key_secret: Optional[str] = None
+    extra: dict = field(default_factory=dict)
+
+
+def _q(value: object) -> str:
+    return json.dumps(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def render(o: InitOptions, stack: str) -> str:
+    """The stack file text: every choice commented, in the order a reader needs them."""
+    from cli_app.workspaces import build_workspace
+
+    cp = o.layout == "saas" or (o.layout == "airgapped" and o.control_plane)
+    L: list[str] = [
+        f"# Stack `{stack}`: the {o.layout} layout. {LAYOUT_HELP[o.layout]}",
+        "# Written by `zenml-platform init`; check it with `zenml-platform validate -s " + stack + "` and see every key in",
+        "# docs/configuration.md. Secrets never go here in clear: `pulumi config set --secret --path <key.path> VALUE -s "
+        + stack + "`,",
+        "# or reference an existing Kubernetes Secret with {secretKeyRef: {name, key}}.",
+        "config:",
+        f"  zenml-platform:scenario: {o.layout}",
+        "  zenml-platform:target: kubernetes",
+        "  # dev: disposable, 1 replica, no backups | small: backups | production: 2+ replicas, data protected and retained.",
+        f"  zenml-platform:profile: {o.profile}",
+        f"  zenml-platform:zenmlVersion: {_q(o.zenml_version)}",
+        "  # Every host name is <name>.<domain>; point it at your ingress controller.",
+        f"  zenml-platform:domain: {o.domain}",
+    ]
+    if o.kubeconfig or o.kube_context:
+        L.append("  # Which cluster: default is the current kube context.")
+        L.append("  zenml-platform:kubernetes:")
+        if o.kubeconfig:
+            L.append(f"    kubeconfig: {_q(o.kubeconfig)}")
+        if o.kube_context:
+            L.append(f"    context: {_q(o.kube_context)}")
+    L.append("  # TLS for every ingress: internal-ca (a CA this stack creates), cert-manager, provided, or disabled.")
+    L.append("  zenml-platform:tls:")
+    L.append(f"    mode: {o.tls}")
+    if o.tls == "cert-manager":
+        L += ["    certManager:", f"      issuerName: {_q(o.issuer)}"]
+    if o.tls == "provided":
+        L += ["    provided:", f"      secretName: {_q(o.tls_secret)}"]
+    if o.mirror:
+        L.append("  # Every image is rewritten to this registry (`zenml-platform images` lists what to copy there).")
+        L += ["  zenml-platform:registryMirror:", f"    registry: {_q(o.mirror)}"]
+    if cp:
+        L.append("  # The Pro control plane runs in this stack (users, organizations, RBAC).")
+        L += ["  zenml-platform:controlPlane:", "    enabled: true"]
+        if o.chart_archive:
+            L += ["    chart:", f"      archive: {_q(o.chart_archive)}"]
+    elif o.layout == "hybrid":
+        L.append("  # Workspaces enroll with the ZenML-hosted control plane (controlPlane.external.apiUrl, default cloudapi.zenml.io).")
+    if o.workspace:
+        ws = build_workspace(
+            o.workspace,
+            pro_organization_id=o.pro_organization_id,
+            pro_workspace_id=o.pro_workspace_id,
+            enrollment_key_secret=o.enrollment_key_secret if (o.pro_organization_id or o.pro_workspace_id) else None,
+        )
+        L.append("  # Workspaces: one server, database and secret store each. Add more with `zenml-platform workspace add`.")
+        if "pro" in ws:
+            L.append("  # The enrollment key comes from the control plane; create that Kubernetes Secret before `up`.")
+        L.append("  zenml-platform:workspaces:")
+        L += ["    " + line for line in _yaml_item(ws)]
+    else:
+        L.append("  # No workspace yet: create them in the control plane, then `zenml-platform workspace add NAME --pro-... -s " + stack + "`.")
+    return "\n".join(L) + "\n"
+
+
+def _yaml_item(ws: dict) -> list[str]:
+    import yaml
+
+    text = yaml.safe_dump([ws], sort_keys=False, default_flow_style=False, indent=2)
+    return text.rstrip("\n").splitlines()
+
+
+def init(
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: writes stacks/Pulumi.NAME.yaml."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write this file instead (any path).", dir_okay=False),
+    layout: Optional[str] = typer.Option(None, "--layout", help="airgapped | hybrid | saas."),
+    domain: Optional[str] = typer.Option(None, "--domain", help="Parent domain of every host, e.g. zenml.corp.internal."),
+    profile: str = typer.Option("small", "--profile", help="dev | small | production."),
+    zenml_version: str = typer.Option("0.98.0", "--zenml-version", help="ZenML server version."),
+    workspace: Optional[str] = typer.Option(None, "--workspace", help="First workspace name (default: default; saas: none)."),
+    no_workspace: bool = typer.Option(False, "--no-workspace", help="Start without a workspace."),
+    mirror: Optional[str] = typer.Option(None, "--mirror", help="Registry mirror host[:port][/path] (required for airgapped)."),
+    tls: str = typer.Option("internal-ca", "--tls", help="internal-ca | cert-manager | provided | disabled."),
+    issuer: Optional[str] = typer.Option(None, "--issuer", help="cert-manager ClusterIssuer name (--tls cert-manager)."),
+    tls_secret: Optional[str] = typer.Option(None, "--tls-secret", help="Existing TLS Secret name (--tls provided)."),
+    kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig", help="kubeconfig path (default: the ambient one)."),
+    kube_context: Optional[str] = typer.Option(None, "--kube-context", help="kubeconfig context (default: current)."),
+    control_plane: bool = typer.Option(False, "--control-plane", help="airgapped: run the Pro control plane in this stack."),
+    chart_archive: Optional[str] = typer.Option(None, "--chart-archive", help="Local control plane chart .tgz (airgapped)."),
+    pro_organization_id: Optional[str] = typer.Option(None, help="Pro organization id of the workspace (hybrid)."),
+    pro_workspace_id: Optional[str] = typer.Option(None, help="Pro workspace id (hybrid)."),
+    enrollment_key_secret: Optional[str] = typer.Option(None, help="SECRET:KEY holding the enrollment key (default zenml-pro-enrollment:NAME)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a new commented stack file from a layout template and validate it (prompts only on a terminal)."""
+    from stack_config.loader import stack_file_path
+
+    if (stack is None) == (output is None):
+        die("give exactly one of --stack NAME or --output PATH")
+    path = output if output is not None else stack_file_path(stack)  # type: ignore[arg-type]
+    name = stack or (path.name[len("Pulumi."):-len(".yaml")] if path.name.startswith("Pulumi.") else path.stem)
+    if path.exists() and not force:
+        die(f"{path}: exists; pass --force to overwrite it")
+
+    interactive = is_interactive()
+    missing: list[str] = []
+
+    def need(value: Optional[str], flag: str, question: str, choices: Optional[tuple] = None) -> Optional[str]:
+        if value:
+            return value
+        if interactive:
+            return typer.prompt(question + (f" ({'/'.join(choices)})" if choices else ""), err=True)
+        missing.append(flag)
+        return None
+
+    layout = need(layout, "--layout", "Layout", LAYOUTS)
+    if layout is not None and layout not in LAYOUTS:
+        die(f"--layout: one of {', '.join(LAYOUTS)} (got {layout!r})")
+    domain = need(domain, "--domain", "Parent domain of every host (e.g. zenml.corp.internal)")
+    if layout == "airgapped":
+        mirror = need(mirror, "--mirror", "Registry mirror host[:port][/path]")
+    if tls == "cert-manager":
+        issuer = need(issuer, "--issuer", "cert-manager ClusterIssuer")
+    if tls == "provided":
+        tls_secret = need(tls_secret, "--tls-secret", "Existing TLS Secret name")
+    ws_name = None if no_workspace else (workspace or (None if layout == "saas" or (layout == "airgapped" and control_plane) else "default"))
+    if layout == "hybrid" and ws_name:
+        pro_organization_id = need(pro_organization_id, "--pro-organization-id", "Pro organization id (from the ZenML dashboard)")
+        pro_workspace_id = need(pro_workspace_id, "--pro-workspace-id", f"Pro workspace id of {ws_name}")
+    if missing:
+        die(f"missing {', '.join(missing)} (stdin is not a terminal, so nothing is asked)")
+
+    opts = InitOptions(
+        layout=layout, domain=domain, profile=profile, zenml_version=zenml_version, workspace=ws_name,  # type: ignore[arg-type]
+        mirror=mirror, tls=tls, issuer=issuer, tls_secret=tls_secret, kubeconfig=kubeconfig, kube_context=kube_context,
+        control_plane=control_plane, chart_archive=chart_archive, pro_organization_id=pro_organization_id,
+        pro_workspace_id=pro_workspace_id, enrollment_key_secret=enrollment_key_secret,
+    )
+    text = render(opts, name)
+
+    import yaml
+
+    from stack_config import ConfigError, load_from_mapping
+
+    try:
+        load_from_mapping((yaml.safe_load(text) or {}).get("config") or {})
+    except ConfigError as exc:
+        lines = [str(p) + (f" (flag {FLAGS[p.path]})" if p.path in FLAGS else "") for p in exc.problems]
+        die("\n".join([f"{path.name}: the options give an invalid stack; nothing written"] + lines), EXIT_INVALID)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    err(f"wrote {path} ({layout}, profile {profile}); next: zenml-platform plan {'-s ' + name if stack else '-f ' + str(path)}, then preview")

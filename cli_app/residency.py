@@ -1,0 +1,125 @@
+"""`residency`: where each kind of data lives for this stack, in the form of ZenML's "Where Data Lives" table.
+
+Derived from the validated config only (scenario, control plane here or external, database modes, secret stores,
+registry mirror, identity provider): no engine, no plan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from cli_app.common import FileOpt, JsonOpt, StackOpt, emit_json, md_table
+
+DESCRIPTIONS = {
+    "Pipeline Metadata": "Run status, step execution details, artifact pointers",
+    "Artifacts": "Model weights, datasets, evaluation results",
+    "Container Images": "Platform images, and images with your code and dependencies",
+    "Logs": "Execution logs from pipeline runs; server logs",
+    "Secrets": "Credentials and sensitive configuration",
+    "User/Org Data": "Authentication, RBAC, organization settings",
+}
+
+MOVEMENT = {
+    "airgapped": "All data stays in this cluster and your own registries and stores; nothing reaches ZenML.",
+    "hybrid": "Only authentication/authorization data crosses to the ZenML-hosted control plane; metadata, secrets and artifacts stay in your infrastructure.",
+    "saas": "This stack is the SaaS side: tenants' metadata and stored credentials live here; their artifacts stay in their own clouds.",
+}
+
+
+def _database(cfg, db, what: str, ns: str, default_engine: str) -> str:
+    from stack_config.model import DatabaseMode
+
+    if db.mode is DatabaseMode.in_cluster:
+        size = db.in_cluster.storage_size or cfg.defaults.database_storage
+        return f"{what}: in-cluster {default_engine} in namespace `{ns}` (volume {size})"
+    ext = db.external
+    port = f":{ext.port}" if ext.port else ""
+    return f"{what}: external database `{ext.host}{port}/{ext.database}`"
+
+
+def residency_rows(cfg) -> list[dict[str, Any]]:
+    from stack_config.model import SecretStoreType
+
+    ws_list = list(cfg.workspaces)
+    rows: dict[str, list[str]] = {k: [] for k in DESCRIPTIONS}
+
+    for ws in ws_list:
+        rows["Pipeline Metadata"].append(_database(cfg, ws.database, f"workspace `{ws.name}`", cfg.namespace_of(ws), "MySQL"))
+    if not ws_list:
+        rows["Pipeline Metadata"].append("no workspaces in this stack: each workspace enrolled with this control plane keeps its own")
+
+    cidrs = sorted({*cfg.network_policies.allow_egress_cidrs, *(c for ws in ws_list for c in ws.runner.egress.allow_cidrs)})
+    rows["Artifacts"].append(
+        "your artifact store (S3, GCS, MinIO, ...) registered in ZenML stacks; not deployed by this stack"
+        + (f"; servers/runners may reach {', '.join(cidrs)}" if cidrs else "; no egress to it is allowed yet (networkPolicies.allowEgressCidrs, runner.egress.allowCidrs)")
+        if cfg.network_policies.enabled else
+        "your artifact store (S3, GCS, MinIO, ...) registered in ZenML stacks; not deployed by this stack"
+    )
+
+    if cfg.registry_mirror is not None:
+        rows["Container Images"].append(f"platform images: mirror `{cfg.registry_mirror.registry}` (every image rewritten; list with `zenml-platform images`)")
+    else:
+        registries = sorted({_registry(getattr(cfg.images, f)) for f in ("server", "pro_server", "mysql", "postgres", "control_plane_api")})
+        rows["Container Images"].append("platform images: public registries " + ", ".join(f"`{r}`" for r in registries))
+    pipeline_registries = sorted({ws.runner.docker_registry for ws in ws_list if ws.runner.docker_registry})
+    rows["Container Images"].append(
+        "pipeline images: your container registry" + (f" ({', '.join(f'`{r}`' for r in pipeline_registries)})" if pipeline_registries else "")
+    )
+
+    rows["Logs"].append("step logs: your configured log backend (the artifact store by default)")
+    namespaces = [cfg.namespace_of(ws) for ws in ws_list] + [cfg.runner_namespace_of(ws) for ws in ws_list if cfg.runner_enabled(ws)]
+    if cfg.control_plane.enabled:
+        namespaces.insert(0, cfg.control_plane_namespace)
+    if namespaces:
+        rows["Logs"].append("server and runner pod logs: this cluster's log collection (namespaces " + ", ".join(f"`{n}`" for n in namespaces) + ")")
+
+    for ws in ws_list:
+        if ws.secret_store.type is SecretStoreType.sql:
+            rows["Secrets"].append(
+                f"workspace `{ws.name}`: its own database (sql store), encrypted with a generated key in Secret "
+                f"`{ws.name}-secrets-encryption-key` of `{cfg.namespace_of(ws)}`"
+            )
+        else:
+            rows["Secrets"].append(f"workspace `{ws.name}`: HashiCorp Vault at `{ws.secret_store.vault.address}`")
+    rows["Secrets"].append("generated passwords and keys of the stack: Pulumi state, encrypted with the stack's passphrase")
+
+    if cfg.control_plane.enabled:
+        rows["User/Org Data"].append(_database(cfg, cfg.control_plane.database, "this stack's control plane", cfg.control_plane_namespace, "PostgreSQL"))
+        if cfg.identity_provider.type == "oidc" and cfg.identity_provider.oidc is not None:
+            rows["User/Org Data"].append(f"user credentials: your OIDC provider `{_host(cfg.identity_provider.oidc.discovery_url)}`")
+    elif cfg.pro_api_url:
+        rows["User/Org Data"].append(f"ZenML-hosted control plane `{cfg.pro_api_url}` (users, roles, organization, workspace registry)")
+    else:
+        rows["User/Org Data"].append("each OSS workspace's own database (users and roles live in the workspace)")
+
+    return [{"dataType": k, "description": DESCRIPTIONS[k], "location": v} for k, v in rows.items()]
+
+
+def _registry(image: str) -> str:
+    first, sep, _ = image.partition("/")
+    return first if sep and ("." in first or ":" in first) else "docker.io"
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def render_markdown(cfg, stack: str) -> str:
+    rows = residency_rows(cfg)
+    out = [f"## Where data lives: stack `{stack}` ({cfg.scenario.value})", "", MOVEMENT[cfg.scenario.value], ""]
+    out.append(md_table(["Data Type", "Description", "Location"], [[f"**{r['dataType']}**", r["description"], "; ".join(r["location"])] for r in rows]))
+    return "\n".join(out) + "\n"
+
+
+def residency(stack: Optional[str] = StackOpt, config_file: Optional[Path] = FileOpt, as_json: bool = JsonOpt) -> None:
+    """Where each kind of data lives for this stack (metadata, artifacts, images, logs, secrets, user/org data)."""
+    from cli_app.stack_files import load
+
+    name, _, cfg = load(stack, config_file)
+    if as_json:
+        emit_json({"stack": name, "scenario": cfg.scenario.value, "dataMovement": MOVEMENT[cfg.scenario.value], "data": residency_rows(cfg)})
+    else:
+        typer.echo(render_markdown(cfg, name), nl=False)

@@ -1,0 +1,345 @@
+"""`workspace add | remove | list`: edit a stack file in place (comments and key order kept), validate, show the change.
+
+Nothing is written unless the edited file validates. What `up` would change is computed offline by planning the
+stack before and after under recording mocks and comparing URNs (and inputs of the URNs both plans share).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from cli_app.common import EXIT_INVALID, FileOpt, JsonOpt, StackOpt, die, emit_json, err, plain_table
+
+app = typer.Typer(help="Add, remove and list the workspaces of a stack file.", no_args_is_help=True)
+KEY = "zenml-platform:workspaces"
+
+
+# --- the stack file, round-trip ----------------------------------------------------------------------------
+
+
+def yaml_rt():
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def read_rt(path: Path):
+    y = yaml_rt()
+    doc = y.load(path.read_text())
+    if doc is None or not hasattr(doc, "get"):
+        die(f"{path.name}: not a stack file (a mapping with a `config:` key)")
+    if doc.get("config") is None:
+        from ruamel.yaml.comments import CommentedMap
+
+        doc["config"] = CommentedMap()
+    return doc
+
+
+def dump_rt(doc: Any) -> str:
+    buf = io.StringIO()
+    yaml_rt().dump(doc, buf)
+    return buf.getvalue()
+
+
+def validate_text(text: str, path: Path):
+    """The edited document as a `StackConfig`, or exit 2 naming key paths (the file is left untouched)."""
+    import yaml
+
+    from stack_config import ConfigError, load_from_mapping
+
+    doc = yaml.safe_load(text) or {}
+    try:
+        return load_from_mapping(doc.get("config") or {})
+    except ConfigError as exc:
+        lines = [f"{path.name}: the edited file would be invalid; nothing written"] + [str(p) for p in exc.problems]
+        die("\n".join(lines), EXIT_INVALID)
+
+
+def secret_ref(value: Optional[str], flag: str) -> Optional[dict]:
+    """`NAME:KEY` -> `{secretKeyRef: {name, key}}` (an existing Kubernetes Secret; the value never enters a file)."""
+    if value is None:
+        return None
+    name, sep, key = value.partition(":")
+    if not sep or not name or not key:
+        die(f"{flag}: give SECRET_NAME:KEY of an existing Kubernetes Secret (got {value!r})")
+    return {"secretKeyRef": {"name": name, "key": key}}
+
+
+def build_workspace(
+    name: str,
+    *,
+    edition: Optional[str] = None,
+    host: Optional[str] = None,
+    zenml_version: Optional[str] = None,
+    replicas: Optional[int] = None,
+    database: str = "in-cluster",
+    storage_size: Optional[str] = None,
+    db_host: Optional[str] = None,
+    db_port: Optional[int] = None,
+    db_name: Optional[str] = None,
+    db_user: Optional[str] = None,
+    db_password_secret: Optional[str] = None,
+    secret_store: str = "sql",
+    vault_address: Optional[str] = None,
+    vault_token_secret: Optional[str] = None,
+    pro_organization_id: Optional[str] = None,
+    pro_workspace_id: Optional[str] = None,
+    enrollment_key_secret: Optional[str] = None,
+    runner: Optional[bool] = None,
+) -> dict[str, Any]:
+    """A workspace entry in stack-file form (camelCase), holding only what was given; the model fills defaults."""
+    ws: dict[str, Any] = {"name": name}
+    if edition:
+        ws["edition"] = edition
+    if host:
+        ws["host"] = host
+    if zenml_version:
+        ws["zenmlVersion"] = zenml_version
+    if replicas is not None:
+        ws["replicas"] = replicas
+    db: dict[str, Any] = {}
+    if database != "in-cluster":
+        db["mode"] = database
+        ext: dict[str, Any] = {}
+        for key, value in (("host", db_host), ("port", db_port), ("database", db_name), ("username", db_user)):
+            if value is not None:
+                ext[key] = value
+        ref = secret_ref(db_password_secret, "--db-password-secret")
+        if ref:
+            ext["password"] = ref
+        db["external"] = ext
+    elif storage_size:
+        db["inCluster"] = {"storageSize": storage_size}
+    if db:
+        ws["database"] = db
+    if secret_store != "sql":
+        store: dict[str, Any] = {"type": secret_store, "vault": {}}
+        if vault_address:
+            store["vault"]["address"] = vault_address
+        token = secret_ref(vault_token_secret, "--vault-token-secret")
+        if token:
+            store["vault"]["token"] = token
+        ws["secretStore"] = store
+    if pro_organization_id or pro_workspace_id or enrollment_key_secret:
+        pro: dict[str, Any] = {}
+        if pro_organization_id:
+            pro["organizationId"] = pro_organization_id
+        if pro_workspace_id:
+            pro["workspaceId"] = pro_workspace_id
+        pro["enrollmentKey"] = secret_ref(enrollment_key_secret or f"zenml-pro-enrollment:{name}", "--enrollment-key-secret")
+        ws["pro"] = pro
+    if runner is not None:
+        ws["runner"] = {"enabled": runner}
+    return ws
+
+
+def _to_rt(value: Any) -> Any:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(value, dict):
+        m = CommentedMap()
+        for k, v in value.items():
+            m[k] = _to_rt(v)
+        return m
+    if isinstance(value, list):
+        return CommentedSeq([_to_rt(v) for v in value])
+    return value
+
+
+# --- what `up` would change ---------------------------------------------------------------------------------
+
+
+def plan_diff(before_cfg, after_cfg, stack: str):
+    """A Tracker whose changes are the URN difference (and changed inputs) between two offline plans."""
+    from cli_app.events import Change, Tracker, is_stateful
+    from planning.run import run_program
+
+    before = {r.urn: r for r in run_program(before_cfg, stack, preview=False).registrations} if before_cfg else {}
+    after = {r.urn: r for r in run_program(after_cfg, stack, preview=False).registrations} if after_cfg else {}
+    tracker = Tracker("plan")
+    for urn, r in after.items():
+        if urn not in before:
+            op = "create"
+        elif before[urn].inputs != r.inputs:
+            op = "update"
+        else:
+            continue
+        keys = sorted(k for k in set(r.inputs) | set(before.get(urn, r).inputs) if op == "update" and before[urn].inputs.get(k) != r.inputs.get(k))
+        tracker.changes[urn] = Change(urn, r.type, op, is_stateful(r.type, r.name, r.protect, r.retain_on_delete), r.protect, r.retain_on_delete, diff_keys=keys)
+    for urn, r in before.items():
+        if urn not in after:
+            tracker.changes[urn] = Change(urn, r.type, "delete", is_stateful(r.type, r.name, r.protect, r.retain_on_delete), r.protect, r.retain_on_delete)
+    return tracker
+
+
+def _show_diff(tracker, stack: str, as_json: bool, extra: dict) -> None:
+    from cli_app.summary import render_terminal
+
+    if as_json:
+        emit_json({**extra, "upWouldChange": tracker.counts(), "resources": [c.as_dict() for c in tracker.planned()]})
+        return
+    lines = render_terminal(tracker, stack)
+    err("what `up` would change (offline plan):")
+    for line in lines:
+        err("  " + line)
+
+
+def _load_target(stack: Optional[str], config_file: Optional[Path]):
+    from cli_app.stack_files import load, stack_path
+
+    name, path = stack_path(stack, config_file)
+    return name, path, load(stack, config_file)[2]
+
+
+# --- commands -----------------------------------------------------------------------------------------------
+
+
+@app.command("add")
+def add(
+    name: str = typer.Argument(..., help="Workspace name (DNS label): names its namespace, host and database."),
+    stack: Optional[str] = StackOpt,
+    config_file: Optional[Path] = FileOpt,
+    edition: Optional[str] = typer.Option(None, help="pro or oss (default: pro with a control plane, else oss)."),
+    host: Optional[str] = typer.Option(None, help="Host name (default: NAME.<domain>)."),
+    zenml_version: Optional[str] = typer.Option(None, help="Server version (default: the stack's zenmlVersion)."),
+    replicas: Optional[int] = typer.Option(None, min=1, help="Server replicas (default: from the profile)."),
+    database: str = typer.Option("in-cluster", help="in-cluster or external."),
+    storage_size: Optional[str] = typer.Option(None, help="In-cluster database volume size, e.g. 20Gi."),
+    db_host: Optional[str] = typer.Option(None, help="External database host."),
+    db_port: Optional[int] = typer.Option(None, help="External database port."),
+    db_name: Optional[str] = typer.Option(None, help="External database name."),
+    db_user: Optional[str] = typer.Option(None, help="External database user."),
+    db_password_secret: Optional[str] = typer.Option(None, help="SECRET:KEY of an existing Kubernetes Secret with the password."),
+    secret_store: str = typer.Option("sql", help="sql or hashicorp."),
+    vault_address: Optional[str] = typer.Option(None, help="Vault address (secret store hashicorp)."),
+    vault_token_secret: Optional[str] = typer.Option(None, help="SECRET:KEY holding the Vault token."),
+    pro_organization_id: Optional[str] = typer.Option(None, help="Pro organization id (from the control plane)."),
+    pro_workspace_id: Optional[str] = typer.Option(None, help="Pro workspace id (from the control plane)."),
+    enrollment_key_secret: Optional[str] = typer.Option(None, help="SECRET:KEY with the enrollment key (default zenml-pro-enrollment:NAME)."),
+    runner: Optional[bool] = typer.Option(None, "--runner/--no-runner", help="Runner namespace for pipelines started from the UI."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and show the change; write nothing."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Add a workspace to the stack file, validate it, and show what `up` would create."""
+    stack_name, path, before = _load_target(stack, config_file)
+    if any(ws.name == name for ws in before.workspaces):
+        die(f"{KEY.split(':', 1)[1]}: a workspace named {name!r} already exists in {path.name}")
+    entry = build_workspace(
+        name, edition=edition, host=host, zenml_version=zenml_version, replicas=replicas, database=database,
+        storage_size=storage_size, db_host=db_host, db_port=db_port, db_name=db_name, db_user=db_user,
+        db_password_secret=db_password_secret, secret_store=secret_store, vault_address=vault_address,
+        vault_token_secret=vault_token_secret, pro_organization_id=pro_organization_id,
+        pro_workspace_id=pro_workspace_id, enrollment_key_secret=enrollment_key_secret, runner=runner,
+    )
+    doc = read_rt(path)
+    from ruamel.yaml.comments import CommentedSeq
+
+    if doc["config"].get(KEY) is None:
+        doc["config"][KEY] = CommentedSeq()
+    doc["config"][KEY].append(_to_rt(entry))
+    text = dump_rt(doc)
+    after = validate_text(text, path)
+    tracker = plan_diff(before, after, stack_name)
+    if not dry_run:
+        path.write_text(text)
+    if not as_json:
+        err(f"{'would add' if dry_run else 'added'} workspace {name} to {path.name} ({after.url_of(after.workspaces[-1])})")
+    _show_diff(tracker, stack_name, as_json, {"workspace": name, "file": str(path), "written": not dry_run})
+
+
+def _data_held(cfg, ws) -> list[str]:
+    from stack_config.model import DatabaseMode, SecretStoreType
+
+    held = []
+    if ws.database.mode is DatabaseMode.in_cluster:
+        held.append(f"in-cluster database (StatefulSet volume in namespace {cfg.namespace_of(ws)}): pipeline metadata")
+    else:
+        ext = ws.database.external
+        held.append(f"external database {ext.host}/{ext.database}: pipeline metadata (not deleted by this stack)")
+    if ws.secret_store.type is SecretStoreType.sql:
+        held.append("sql secret store: secrets in that database, readable only with the generated encryption key")
+    return held
+
+
+@app.command("remove")
+def remove(
+    name: str = typer.Argument(..., help="Workspace to remove."),
+    stack: Optional[str] = StackOpt,
+    config_file: Optional[Path] = FileOpt,
+    force: bool = typer.Option(False, "--force", help="Remove even though the workspace holds data."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and show the change; write nothing."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Remove a workspace from the stack file; needs --force when it holds data, and says what is retained."""
+    stack_name, path, before = _load_target(stack, config_file)
+    names = [ws.name for ws in before.workspaces]
+    if name not in names:
+        die(f"workspaces: no workspace named {name!r} in {path.name} (workspaces: {', '.join(names) or 'none'})")
+    idx = names.index(name)
+    ws = before.workspaces[idx]
+    doc = read_rt(path)
+    del doc["config"][KEY][idx]
+    text = dump_rt(doc)
+    after = validate_text(text, path)
+    tracker = plan_diff(before, after, stack_name)
+    held = _data_held(before, ws)
+    removed = tracker.planned()
+    retained = [c for c in removed if c.op == "delete" and c.retain_on_delete]
+    protected = [c for c in removed if c.op == "delete" and c.protect]
+    from cli_app.events import short_type
+
+    notes = [f"workspaces[{idx}] ({name}) holds data:"] + [f"  - {h}" for h in held]
+    if retained:
+        notes.append(f"profile {before.profile.value}: retained in the cluster after `up` (delete them by hand when no longer needed):")
+        notes += [f"  - {short_type(c.type)} {c.name}" for c in retained]
+    else:
+        notes.append(f"profile {before.profile.value}: nothing is retained; `up` deletes the database volume, namespace and keys")
+    if protected:
+        notes.append("protected: `up` stops at these until you run `pulumi state unprotect -s "
+                     f"{stack_name} <urn>` for each (deliberately, once the data is backed up):")
+        notes += [f"  - {c.urn}" for c in protected]
+    if not force:
+        die("\n".join(notes + [f"refusing to remove {name!r} without --force; nothing written"]))
+    if not dry_run:
+        path.write_text(text)
+    if not as_json:
+        err("\n".join(notes))
+        err(f"{'would remove' if dry_run else 'removed'} workspace {name} from {path.name}")
+    _show_diff(tracker, stack_name, as_json, {
+        "workspace": name, "file": str(path), "written": not dry_run, "dataHeld": held,
+        "retained": [c.urn for c in retained], "protected": [c.urn for c in protected],
+    })
+
+
+@app.command("list")
+def list_(stack: Optional[str] = StackOpt, config_file: Optional[Path] = FileOpt, as_json: bool = JsonOpt) -> None:
+    """List the stack's workspaces: edition, URL, namespace, database, secret store, runner."""
+    _, _, cfg = _load_target(stack, config_file)
+    rows = []
+    for ws in cfg.workspaces:
+        rows.append({
+            "name": ws.name,
+            "edition": cfg.edition_of(ws).value,
+            "version": cfg.version_of(ws),
+            "url": cfg.url_of(ws),
+            "namespace": cfg.namespace_of(ws),
+            "database": ws.database.mode.value,
+            "secretStore": ws.secret_store.type.value,
+            "runnerNamespace": cfg.runner_namespace_of(ws) if cfg.runner_enabled(ws) else None,
+        })
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        typer.echo("no workspaces")
+        return
+    headers = list(rows[0])
+    typer.echo(plain_table(headers, [[r[h] if r[h] is not None else "-" for h in headers] for r in rows]))
