@@ -228,10 +228,15 @@ def classify_error(text: str) -> tuple[int, Optional[str]]:
 
 
 def error_lines(exc: BaseException, limit: int = 15) -> list[str]:
-    """The useful part of a CommandError: the stderr (and error diagnostics) without the command banner."""
-    stderr = getattr(exc, "stderr", None) or ""
-    stdout = getattr(exc, "stdout", None) or ""
-    lines = [ln for ln in (stderr or str(exc)).splitlines() if ln.strip() and not ln.startswith(" code:")]
+    """The useful part of a CommandError: its stderr, else the error lines of its stdout, without the banner."""
+    text = str(exc)
+    stdout, stderr = getattr(exc, "stdout", None), getattr(exc, "stderr", None)
+    if stdout is None and stderr is None and "\n stderr: " in text:
+        head, _, stderr = text.partition("\n stderr: ")
+        stdout = head.partition("\n stdout: ")[2]
+    lines = [ln.rstrip() for ln in (stderr or "").splitlines() if ln.strip()]
     if not lines:
-        lines = [ln for ln in stdout.splitlines() if "error" in ln.lower()]
+        lines = [ln.rstrip() for ln in (stdout or "").splitlines() if "error" in ln.lower()]
+    if not lines:
+        lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("code:")]
     return lines[-limit:]
