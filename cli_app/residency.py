@@ -35,6 +35,10 @@ def _database(cfg, db, what: str, ns: str, default_engine: str) -> str:
     if db.mode is DatabaseMode.in_cluster:
         size = db.in_cluster.storage_size or cfg.defaults.database_storage
         return f"{what}: in-cluster {default_engine} in namespace `{ns}` (volume {size})"
+    if db.mode is DatabaseMode.managed:
+        from stack_config.cloud import residency_database
+
+        return residency_database(cfg, db, what)
     ext = db.external
     port = f":{ext.port}" if ext.port else ""
     return f"{what}: external database `{ext.host}{port}/{ext.database}`"
@@ -51,13 +55,16 @@ def residency_rows(cfg) -> list[dict[str, Any]]:
     if not ws_list:
         rows["Pipeline Metadata"].append("no workspaces in this stack: each workspace enrolled with this control plane keeps its own")
 
+    from stack_config.cloud import residency_artifacts, residency_secrets
+
+    rows["Artifacts"].extend(residency_artifacts(cfg))
     cidrs = sorted({*cfg.network_policies.allow_egress_cidrs, *(c for ws in ws_list for c in ws.runner.egress.allow_cidrs)})
-    rows["Artifacts"].append(
-        "your artifact store (S3, GCS, MinIO, ...) registered in ZenML stacks; not deployed by this stack"
-        + (f"; servers/runners may reach {', '.join(cidrs)}" if cidrs else "; no egress to it is allowed yet (networkPolicies.allowEgressCidrs, runner.egress.allowCidrs)")
-        if cfg.network_policies.enabled else
-        "your artifact store (S3, GCS, MinIO, ...) registered in ZenML stacks; not deployed by this stack"
-    )
+    if not rows["Artifacts"]:
+        text = "your artifact store (S3, GCS, MinIO, ...) registered in ZenML stacks; not deployed by this stack"
+        if cfg.network_policies.enabled:
+            text += (f"; servers/runners may reach {', '.join(cidrs)}" if cidrs
+                     else "; no egress to it is allowed yet (networkPolicies.allowEgressCidrs, runner.egress.allowCidrs)")
+        rows["Artifacts"].append(text)
 
     if cfg.registry_mirror is not None:
         rows["Container Images"].append(f"platform images: mirror `{cfg.registry_mirror.registry}` (every image rewritten; list with `zenml-platform images`)")
@@ -73,6 +80,9 @@ def residency_rows(cfg) -> list[dict[str, Any]]:
     namespaces = [cfg.namespace_of(ws) for ws in ws_list] + [cfg.runner_namespace_of(ws) for ws in ws_list if cfg.runner_enabled(ws)]
     if cfg.control_plane.enabled:
         namespaces.insert(0, cfg.control_plane_namespace)
+    aws = getattr(cfg, "aws", None)
+    if cfg.target.value == "aws" and aws is not None and aws.workload_manager == "aws":
+        rows["Logs"].append(f"runs started from the dashboard: run logs in S3 in account {aws.account_id} (aws.workloadManager aws)")
     if namespaces:
         rows["Logs"].append("server and runner pod logs: this cluster's log collection (namespaces " + ", ".join(f"`{n}`" for n in namespaces) + ")")
 
@@ -82,8 +92,10 @@ def residency_rows(cfg) -> list[dict[str, Any]]:
                 f"workspace `{ws.name}`: its own database (sql store), encrypted with a generated key in Secret "
                 f"`{ws.name}-secrets-encryption-key` of `{cfg.namespace_of(ws)}`"
             )
-        else:
+        elif ws.secret_store.type is SecretStoreType.hashicorp:
             rows["Secrets"].append(f"workspace `{ws.name}`: HashiCorp Vault at `{ws.secret_store.vault.address}`")
+        else:
+            rows["Secrets"].append(residency_secrets(cfg, ws))
     rows["Secrets"].append("generated passwords and keys of the stack: Pulumi state, encrypted with the stack's passphrase")
 
     if cfg.control_plane.enabled:

@@ -261,11 +261,18 @@ def _data_held(cfg, ws) -> list[str]:
     held = []
     if ws.database.mode is DatabaseMode.in_cluster:
         held.append(f"in-cluster database (StatefulSet volume in namespace {cfg.namespace_of(ws)}): pipeline metadata")
+    elif ws.database.mode is DatabaseMode.managed:
+        held.append(f"managed database ({'RDS' if cfg.target.value == 'aws' else 'Cloud SQL'}, {ws.database.managed.instance}): pipeline metadata")
     else:
         ext = ws.database.external
         held.append(f"external database {ext.host}/{ext.database}: pipeline metadata (not deleted by this stack)")
     if ws.secret_store.type is SecretStoreType.sql:
         held.append("sql secret store: secrets in that database, readable only with the generated encryption key")
+    elif ws.secret_store.type.value in ("aws", "gcp"):
+        held.append(f"{ws.secret_store.type.value} secrets store: the secrets ZenML wrote stay in the cloud store (not created by this stack)")
+    art = getattr(ws, "artifact_store", None)
+    if cfg.target.value != "kubernetes" and (art is None or art.mode == "bucket") and cfg.scenario.value != "saas":
+        held.append("artifact store bucket: pipeline artifacts")
     return held
 
 
@@ -298,10 +305,14 @@ def remove(
 
     notes = [f"workspaces[{idx}] ({name}) holds data:"] + [f"  - {h}" for h in held]
     if retained:
-        notes.append(f"profile {before.profile.value}: retained in the cluster after `up` (delete them by hand when no longer needed):")
+        notes.append(f"profile {before.profile.value}: retained in the cluster/account after `up` (delete them by hand when no longer needed):")
         notes += [f"  - {short_type(c.type)} {c.name}" for c in retained]
-    else:
-        notes.append(f"profile {before.profile.value}: nothing is retained; `up` deletes the database volume, namespace and keys")
+    lost = [c for c in removed if c.op == "delete" and c.stateful and not c.retain_on_delete]
+    if not retained:
+        notes.append(f"profile {before.profile.value}: nothing is retained; `up` deletes these stateful resources:")
+    elif lost:
+        notes.append("deleted by `up`:")
+    notes += [f"  - {short_type(c.type)} {c.name}" for c in lost]
     if protected:
         notes.append("protected: `up` stops at these until you run `pulumi state unprotect -s "
                      f"{stack_name} <urn>` for each (deliberately, once the data is backed up):")

@@ -191,7 +191,7 @@ def test_workspace_remove_in_production_lists_retained_and_protected(tmp_path):
         "  zenml-platform:workspaces:\n    - name: a  # first\n    - name: b\n"
     )
     result = invoke("workspace", "remove", "a", "-f", str(path))
-    assert_invalid(result, "retained in the cluster after `up`", "Namespace a-ns", "StatefulSet a-mysql", "protected:", "pulumi state unprotect")
+    assert_invalid(result, "retained in the cluster/account after `up`", "Namespace a-ns", "StatefulSet a-mysql", "protected:", "pulumi state unprotect")
     result = invoke("workspace", "remove", "a", "-f", str(path), "--force")
     assert result.exit_code == 0, result.output
     assert "retained in the cluster" in result.stderr
