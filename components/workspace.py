@@ -6,7 +6,7 @@ never changes a URN of another.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 import pulumi
 
@@ -29,6 +29,18 @@ DATABASE = "zenml"
 DB_USER = "zenml"
 
 
+class CloudServices(Protocol):
+    """Cloud implementations (components/aws, components/gcp) behind the same interfaces, chosen by the scenario.
+
+    `workspace(...)` returns an object with: `database` (DatabaseConnection for `database.mode: managed`),
+    `secret_store` (SecretStoreBinding for type aws/gcp), `server_annotations` (pod identity of the server),
+    `server_egress` (NetworkPolicy egress rules for cloud APIs), `runner_source`/`runner_env`/`runner_egress_cidrs`
+    (workload manager variant) and `bind_runner(runner, namespace)`, and a `summary` dict.
+    """
+
+    def workspace(self, ws: WorkspaceSettings, namespace: Any, parent: pulumi.Resource, depends_on: list) -> Any: ...
+
+
 class Workspace(pulumi.ComponentResource):
     def __init__(
         self,
@@ -39,6 +51,7 @@ class Workspace(pulumi.ComponentResource):
         database_ca: Optional[InternalCertificateAuthority],
         trusted_ca_pem: Optional[pulumi.Input[str]] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
+        cloud: Optional[CloudServices] = None,
     ):
         super().__init__(f"{PACKAGE}:platform:Workspace", ws.name, None, opts)
         n = ws.name
@@ -58,6 +71,7 @@ class Workspace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        cw = cloud.workspace(ws, ns.name, self, [ns]) if cloud is not None else None
 
         # Database: never shared with another workspace.
         if ws.database.mode is DatabaseMode.in_cluster:
@@ -83,6 +97,9 @@ class Workspace(pulumi.ComponentResource):
                 opts=in_ns,
             )
             connection = db.connection
+        elif ws.database.mode is DatabaseMode.managed:
+            assert cw is not None and cw.database is not None, "managed databases need a cloud target"
+            connection = cw.database
         else:
             assert ws.database.external is not None
             link = ExternalDatabaseLink(f"{n}-db", ns.name, ctx, "mysql", ws.database.external, meta, opts=in_ns)
@@ -93,6 +110,9 @@ class Workspace(pulumi.ComponentResource):
         if ws.secret_store.type is SecretStoreType.hashicorp:
             assert ws.secret_store.vault is not None
             store = VaultSecretStore(f"{n}-secrets", ns.name, ctx, ws.secret_store.vault, meta, opts=in_ns).binding
+        elif ws.secret_store.type in (SecretStoreType.aws, SecretStoreType.gcp):
+            assert cw is not None and cw.secret_store is not None, "cloud secrets stores need a cloud target"
+            store = cw.secret_store
         else:
             store = SqlSecretStore(f"{n}-secrets", ns.name, ctx, ws.secret_store, meta, opts=in_ns).binding
 
@@ -143,16 +163,20 @@ class Workspace(pulumi.ComponentResource):
                     backoff_limit=r.backoff_limit,
                     node_selector=r.node_selector,
                     tolerations=tolerations(r.tolerations),
-                    egress_cidrs=r.egress.allow_cidrs,
+                    egress_cidrs=[*r.egress.allow_cidrs, *(cw.runner_egress_cidrs if cw else [])],
                     egress_namespaces=r.egress.allow_namespaces,
                     allow_internet=r.egress.allow_internet,
                     build_runner_image=r.build_runner_image,
                     docker_registry=r.docker_registry,
+                    **({"implementation_source": cw.runner_source} if cw is not None and cw.runner_source else {}),
+                    extra_env=list(cw.runner_env) if cw is not None else [],
                 ),
                 ctx,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             runner_env = runner.server_env
+            if cw is not None:
+                cw.bind_runner(runner, runner_ns_name)
 
         # Who may reach the server, and where the server may go.
         ingress_sources = [
@@ -166,7 +190,7 @@ class Workspace(pulumi.ComponentResource):
                 "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 80}],
             }
         ]
-        if ws.database.mode is DatabaseMode.external:
+        if ws.database.mode in (DatabaseMode.external, DatabaseMode.managed):
             egress.append(
                 {"to": connection.egress_peers, "ports": [{"protocol": "TCP", "port": connection.port}]}
                 if connection.egress_peers
@@ -181,6 +205,8 @@ class Workspace(pulumi.ComponentResource):
                 egress.append({"ports": api_ports})
         if pro is not None and not cfg.control_plane.enabled:
             egress.append({"ports": [{"protocol": "TCP", "port": 443}]})  # the hosted control plane
+        if cw is not None:
+            egress.extend(cw.server_egress)  # the cloud APIs this workspace uses (STS, secrets, object storage)
         cidrs = [*ctx.server_egress_cidrs, *store.egress_cidrs]
         if cidrs:
             egress.append({"to": [{"ipBlock": {"cidr": c}} for c in cidrs]})
@@ -208,7 +234,7 @@ class Workspace(pulumi.ComponentResource):
                 secret_env=secret_env,
                 node_selector=ws.node_selector,
                 tolerations=tolerations(ws.tolerations),
-                service_account_annotations=ws.service_account_annotations,
+                service_account_annotations={**(cw.server_annotations if cw else {}), **ws.service_account_annotations},
                 trusted_ca_pem=trusted_ca_pem,
                 analytics_opt_in=ws.analytics_opt_in,
                 ingress_sources=ingress_sources,
@@ -248,4 +274,9 @@ class Workspace(pulumi.ComponentResource):
             "database": {"mode": ws.database.mode.value, "host": connection.host, "tls": connection.tls},
             "secretStore": store.kind,
         }
+        if cw is not None:
+            self.summary["cloud"] = cw.summary
+            if ws.database.mode is DatabaseMode.managed:
+                # The managed host is known only after create; name the instance so the summary is known in preview.
+                self.summary["database"] = {"mode": "managed", **cw.summary.get("database", {}), "tls": connection.tls}
         self.register_outputs({"url": self.url, "namespace": ns_name})

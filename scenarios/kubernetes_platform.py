@@ -55,6 +55,10 @@ def build_context(cfg: StackConfig, provider: Optional[pulumi.ProviderResource] 
 
 def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = None) -> dict[str, Any]:
     ctx = ctx or build_context(cfg)
+    # target aws/gcp: managed databases, secrets stores and artifact stores behind the same interfaces.
+    from scenarios.cloud_platform import build_cloud
+
+    cloud = build_cloud(cfg, ctx)
     protect = ctx.protect_data
 
     ingress_ca: Optional[InternalCertificateAuthority] = None
@@ -92,7 +96,7 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
 
     outputs: dict[str, Any] = {}
     if cfg.control_plane.enabled:
-        outputs["controlPlane"] = _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca)
+        outputs["controlPlane"] = _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca, cloud)
 
     workspaces = {}
     for ws in cfg.workspaces:
@@ -104,6 +108,7 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
             ingress_ca=ingress_ca,
             database_ca=database_ca,
             trusted_ca_pem=trusted_ca if cfg.control_plane.enabled else None,
+            cloud=cloud,
         )
         workspaces[ws.name] = component.summary
     outputs["workspaces"] = workspaces
@@ -112,7 +117,7 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
     return outputs
 
 
-def _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca) -> dict[str, Any]:
+def _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca, cloud=None) -> dict[str, Any]:
     cp = cfg.control_plane
     ns_name = cfg.control_plane_namespace
     ns = PlatformNamespace(
@@ -143,6 +148,9 @@ def _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca) -> dict[str, A
             opts=opts,
         )
         connection = db.connection
+    elif cp.database.mode is DatabaseMode.managed:
+        assert cloud is not None, "managed databases need target aws or gcp"
+        connection = cloud.control_plane_database(ns.name, opts)
     else:
         assert cp.database.external is not None
         connection = ExternalDatabaseLink("control-plane-db", ns.name, ctx, "postgres", cp.database.external, meta, opts=opts).connection

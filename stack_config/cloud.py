@@ -311,3 +311,45 @@ def check_cloud(cfg) -> list:
             if target == "gcp" and art.tenant.role_arn is not None:
                 add(f"{path}.artifactStore.tenant.roleArn", "on gcp the tenant grants the workspace's service account directly; no role")
     return problems
+
+
+# --- where data lives (used by `zenml-platform residency` and docs/layouts.md) --------------------------------
+
+
+def residency_database(cfg, db, what: str) -> str:
+    """A managed database's location, in the words of the residency table."""
+    m = db.managed
+    if cfg.target.value == "aws" and cfg.aws is not None:
+        where = f"shared RDS MySQL `{cfg.aws.name_prefix}-shared-mysql` (own database and user)" if m.instance == "shared" else "dedicated RDS instance"
+        return f"{what}: {where} in AWS account {cfg.aws.account_id} ({cfg.aws.region}), private subnets only"
+    if cfg.target.value == "gcp" and cfg.gcp is not None:
+        return f"{what}: dedicated Cloud SQL instance in project `{cfg.gcp.project}` ({cfg.gcp.region}), private IP only"
+    return f"{what}: managed database (target {cfg.target.value})"
+
+
+def residency_secrets(cfg, ws) -> str:
+    if ws.secret_store.type.value == "aws" and cfg.aws is not None:
+        return (
+            f"workspace `{ws.name}`: AWS Secrets Manager ({cfg.aws.account_id}, {cfg.aws.region}), secrets `zenml/*` tagged with "
+            "this workspace's server ID; only its server's IAM role can use them"
+        )
+    if ws.secret_store.type.value == "gcp" and cfg.gcp is not None:
+        project = (ws.secret_store.gcp.project if ws.secret_store.gcp else None) or cfg.gcp.project
+        return f"workspace `{ws.name}`: GCP Secret Manager in project `{project}` (secrets `zenml-*`), through its server's service account"
+    return f"workspace `{ws.name}`: {ws.secret_store.type.value} secrets store"
+
+
+def residency_artifacts(cfg) -> list[str]:
+    """Artifact stores deployed by a cloud stack (empty on target kubernetes)."""
+    if cfg.target.value == "kubernetes":
+        return []
+    rows = []
+    for ws in cfg.workspaces:
+        art = ws.artifact_store
+        mode = art.mode if art is not None else ("none" if cfg.scenario.value == "saas" else "bucket")
+        if mode == "bucket":
+            kind = "S3 bucket in this account" if cfg.target.value == "aws" else "GCS bucket in this project"
+            rows.append(f"workspace `{ws.name}`: {kind} (server reads, runners read/write)")
+        elif mode == "tenant" and art is not None and art.tenant is not None:
+            rows.append(f"workspace `{ws.name}`: the tenant's bucket `{art.tenant.bucket}` in the tenant's own cloud (read through the tenant's grant)")
+    return rows

@@ -1,0 +1,53 @@
+"""An IAM role for exactly one Kubernetes ServiceAccount (IRSA), with one inline policy per concern."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components import PACKAGE
+from components.aws.policies import dumps, irsa_trust
+
+
+class IrsaRole(pulumi.ComponentResource):
+    """`role_name` is chosen here (not generated), so its ARN is known before the role exists and can annotate
+    the ServiceAccount without an ordering cycle."""
+
+    def __init__(
+        self,
+        name: str,
+        role_name: str,
+        role_arn: str,
+        oidc_provider_arn: str,
+        issuer: str,
+        namespace: str,
+        service_account: str,
+        policies: dict[str, pulumi.Input[dict[str, Any]]],
+        provider: pulumi.ProviderResource,
+        tags: Optional[dict[str, str]] = None,
+        opts: Optional[pulumi.ResourceOptions] = None,
+    ):
+        super().__init__(f"{PACKAGE}:aws:IrsaRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        self.role = aws.iam.Role(
+            name,
+            name=role_name,
+            description=f"IRSA role of {namespace}/{service_account} (zenml-platform)",
+            assume_role_policy=dumps(irsa_trust(oidc_provider_arn, issuer, namespace, service_account)),
+            max_session_duration=3600,
+            tags=tags or {},
+            opts=child,
+        )
+        for policy_name, document in sorted(policies.items()):
+            aws.iam.RolePolicy(
+                f"{name}-{policy_name}",
+                name=policy_name,
+                role=self.role.name,
+                policy=pulumi.Output.from_input(document).apply(dumps),
+                opts=child,
+            )
+        self.arn = role_arn
+        self.annotations = {"eks.amazonaws.com/role-arn": role_arn, "eks.amazonaws.com/sts-regional-endpoints": "true"}
+        self.register_outputs({"arn": role_arn})
