@@ -7,12 +7,9 @@ checked (by presence of their environment) only when the stack's target needs th
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
-from urllib.parse import urlparse
 
 import typer
 
@@ -68,6 +65,8 @@ def check_plugins(cli, listing: Optional[list[dict]] = None) -> list[Check]:
     if cli is None and listing is None:
         return [Check("pulumi plugins", "skip", "no pulumi CLI")]
     if listing is None:
+        import subprocess
+
         try:
             proc = subprocess.run([cli.path, "plugin", "ls", "--json"], capture_output=True, text=True, timeout=60,
                                   env={**os.environ, **cli.env})
@@ -99,6 +98,9 @@ def kubeconfig_path(cfg, environ: Mapping[str, str]) -> tuple[Path, str]:
 
 
 def check_kube(cfg, environ: Mapping[str, str], connect_timeout: float = 3.0) -> list[Check]:
+    import socket
+    from urllib.parse import urlparse
+
     import yaml
 
     path, source = kubeconfig_path(cfg, environ)

@@ -11,28 +11,32 @@ app = typer.Typer(
     name="zenml-platform",
     help=(
         "Deploy and operate the ZenML platform with Pulumi: validate and plan offline, preview and apply.\n\n"
-        "Exit codes: 0 success, 1 operation failed, 2 invalid input or config, 3 changes found where none were expected."
+        "Offline (no engine, no credentials): init, validate, plan, images, residency, workspace, schema.\n"
+        "Engine (Pulumi Automation API): preview, up, destroy, refresh, drift, outputs; doctor checks the machine.\n\n"
+        "Exit codes: 0 success, 1 operation failed, 2 invalid input or config, 3 changes found where none were expected.\n"
+        "Docs: docs/cli.md."
     ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 OFFLINE = "Offline (no engine, no credentials)"
 ENGINE = "Engine (Pulumi Automation API)"
-app.command(rich_help_panel=OFFLINE)(init_cmd.init)
-app.command(rich_help_panel=OFFLINE)(offline.validate)
-app.command(rich_help_panel=OFFLINE)(offline.plan)
-app.command(rich_help_panel=OFFLINE)(images.images)
-app.command(rich_help_panel=OFFLINE)(residency.residency)
-app.add_typer(workspaces.app, name="workspace", rich_help_panel=OFFLINE)
-app.command(rich_help_panel=OFFLINE)(schema.schema)
-app.command(rich_help_panel=ENGINE)(engine_cmds.preview)
-app.command(rich_help_panel=ENGINE)(engine_cmds.up)
-app.command(rich_help_panel=ENGINE)(engine_cmds.destroy)
-app.command(rich_help_panel=ENGINE)(engine_cmds.refresh)
-app.command(rich_help_panel=ENGINE)(engine_cmds.drift)
-app.command(rich_help_panel=ENGINE)(engine_cmds.outputs)
-app.command(rich_help_panel=ENGINE)(doctor.doctor)
+app.command(short_help="New commented stack file from a layout template.", rich_help_panel=OFFLINE)(init_cmd.init)
+app.command(short_help="Check a stack file (exit 2 with key paths).", rich_help_panel=OFFLINE)(offline.validate)
+app.command(short_help="Plan offline under mocks: resources by type, files.", rich_help_panel=OFFLINE)(offline.plan)
+app.command(short_help="Every image the stack runs and its mirrored name.", rich_help_panel=OFFLINE)(images.images)
+app.command(short_help="Where each kind of data lives for this stack.", rich_help_panel=OFFLINE)(residency.residency)
+app.add_typer(workspaces.app, name="workspace", short_help="Add, remove, list workspaces in a stack file.", rich_help_panel=OFFLINE)
+app.command(short_help="Regenerate the stack-file JSON Schema and reference.", rich_help_panel=OFFLINE)(schema.schema)
+app.command(short_help="What up would change; --summary-md for PRs.", rich_help_panel=ENGINE)(engine_cmds.preview)
+app.command(short_help="Deploy or update the stack.", rich_help_panel=ENGINE)(engine_cmds.up)
+app.command(short_help="Delete the stack's resources (protected data stays).", rich_help_panel=ENGINE)(engine_cmds.destroy)
+app.command(short_help="Read real resource state into the stack state.", rich_help_panel=ENGINE)(engine_cmds.refresh)
+app.command(short_help="Refresh preview that changes nothing; exit 3 on drift.", rich_help_panel=ENGINE)(engine_cmds.drift)
+app.command(short_help="Stack outputs (secrets masked).", rich_help_panel=ENGINE)(engine_cmds.outputs)
+app.command(short_help="Check packages, Pulumi CLI/plugins, cluster, credentials.", rich_help_panel=ENGINE)(doctor.doctor)
 
 
 def main() -> None:
