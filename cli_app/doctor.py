@@ -128,7 +128,7 @@ def check_kube(cfg, environ: Mapping[str, str], connect_timeout: float = 3.0) ->
             pass
     except OSError as exc:
         return [Check("kube context", "fail", f"context {wanted}: {server} unreachable ({exc.__class__.__name__})",
-                      "start the cluster (e.g. `make local-cluster`) or select a reachable context")]
+                      "start the cluster (`make cluster-up` for the local one) or select a reachable context")]
     return [Check("kube context", "ok", f"{wanted} -> {server} reachable ({source} {path})")]
 
 
