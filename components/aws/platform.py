@@ -335,8 +335,26 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
             self.secret_store = SecretStoreBinding(kind="aws", env=env, service_account_annotations=self.server_annotations)
             self.summary["secretsStore"] = f"secretsmanager:{a.region} zenml/* tagged zenml={server_id}"
 
-        # Runner identity: read/write on this workspace's bucket only.
+        # Runner identity: read/write on this workspace's bucket only (or the tenant's role, saas).
         self.runner_annotations: dict[str, str] = {}
+        tenant_role = art.tenant.role_arn if (mode == "tenant" and art is not None and art.tenant is not None) else None
+        if runner_on and tenant_role and not bucket_arn:
+            role_name = bounded(f"{a.name_prefix}-{n}-runner", 64)
+            self.runner_role = IrsaRole(
+                f"{n}-runner-role",
+                role_name=role_name,
+                role_arn=a.role_arn(role_name),
+                oidc_provider_arn=a.eks.oidc_provider_arn,
+                issuer=a.eks.issuer,
+                namespace=runner_ns,
+                service_account=RUNNER_SA,
+                policies={"assume-tenant-role": policies.assume_tenant_role_policy(tenant_role)},
+                provider=cloud.provider,
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.runner_annotations = self.runner_role.annotations
+            self.summary["runnerRoleArn"] = self.runner_role.arn
         if runner_on and bucket_arn:
             role_name = bounded(f"{a.name_prefix}-{n}-runner", 64)
             doc = policies.s3_read_write_policy(bucket_arn, a.kms_key_arn) if (art is None or art.runner_write) else policies.s3_read_policy(bucket_arn, a.kms_key_arn)
@@ -354,6 +372,7 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.runner_annotations = self.runner_role.annotations
+            self.summary["runnerRoleArn"] = self.runner_role.arn
 
         self.server_egress: list[dict[str, Any]] = cloud.api_egress()
         self.runner_egress_cidrs: list[str] = [a.vpc_cidr]

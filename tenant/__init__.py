@@ -1,0 +1,1 @@
+"""The saas layout's tenant-side program (its own Pulumi project: tenant/Pulumi.yaml)."""
