@@ -118,7 +118,7 @@ class AwsCloud:
         a = self.aws
         ns = self.admin_namespace()
         sa_name = bounded(f"bootstrap-{instance.identifier}", 63)
-        role_name = bounded(f"{a.name_prefix}-{instance.identifier}-bootstrap", 64)
+        role_name = bounded(f"{instance.identifier}-bootstrap", 64)  # the identifier already carries the prefix
         role = IrsaRole(
             f"{instance.identifier}-bootstrap-role",
             role_name=role_name,

@@ -244,6 +244,14 @@ class GcpWorkspaceServices(pulumi.ComponentResource):
             self.summary["artifactStore"] = f"gs://{bucket_name}"
         elif mode == "tenant" and art is not None and art.tenant is not None:
             self.summary["artifactStore"] = f"gs://{art.tenant.bucket} (tenant project; tenant grants {self.server.email})"
+            if runner_on:
+                # The tenant grants write to this identity only if it enables runs (tenant program, enableRuns).
+                runner = WorkloadIdentity(
+                    f"{n}-runner-identity", g, account_id(g.name_prefix, n, "run"), cfg.runner_namespace_of(ws), RUNNER_SA, cloud.provider,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                self.runner_annotations = runner.annotations
+                self.summary["runnerServiceAccount"] = runner.email
 
         # Secrets store.
         self.secret_store: Optional[SecretStoreBinding] = None

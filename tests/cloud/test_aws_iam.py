@@ -1,0 +1,223 @@
+"""Every IAM trust and permission document of the AWS stacks, parsed and checked statement by statement."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.aws.platform import server_id_of
+from tests.cloud.helpers import AWS_STACKS, planned, policy, stack_config, tenant_planned, trust
+
+ALLOWED_ACTIONS = {
+    "zenml-secrets-store": {
+        "secretsmanager:CreateSecret", "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret", "secretsmanager:TagResource",
+        "kms:Decrypt", "kms:GenerateDataKey",
+    },
+    "artifact-read": {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion", "kms:Decrypt"},
+    "artifact-read-write": {
+        "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject",
+        "s3:DeleteObject", "s3:AbortMultipartUpload", "kms:Decrypt", "kms:GenerateDataKey",
+    },
+    "workload-manager": {
+        "eks:DescribeCluster", "eks:ListClusters", "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload", "ecr:PutImage", "s3:ListBucket", "s3:GetObject", "s3:PutObject",
+    },
+    "assume-tenant-role": {"sts:AssumeRole"},
+    "read-master-secret": {"secretsmanager:GetSecretValue", "kms:Decrypt"},
+}
+# Actions that need "*" because AWS has no resource-level permission for them.
+STAR_OK = {"eks:ListClusters", "ecr:GetAuthorizationToken"}
+
+
+def actions(statement) -> set[str]:
+    a = statement["Action"]
+    return {a} if isinstance(a, str) else set(a)
+
+
+def resources(statement) -> list[str]:
+    r = statement["Resource"]
+    return [r] if isinstance(r, str) else list(r)
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_trust_policies_name_exactly_one_service_account(stack):
+    cfg = stack_config(stack)
+    a = cfg.aws
+    result = planned(stack, False)
+    roles = result.of_type("aws:iam/role:Role")
+    assert roles
+    expected_subjects = set()
+    for ws in cfg.workspaces:
+        expected_subjects.add(f"system:serviceaccount:{cfg.namespace_of(ws)}:zenml-server")
+        if cfg.runner_enabled(ws):
+            expected_subjects.add(f"system:serviceaccount:{cfg.runner_namespace_of(ws)}:zenml-runner")
+    seen = set()
+    for role in roles:
+        doc = trust(role)
+        assert doc["Version"] == "2012-10-17"
+        [st] = doc["Statement"]
+        assert st["Effect"] == "Allow" and st["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert st["Principal"] == {"Federated": a.eks.oidc_provider_arn}
+        cond = st["Condition"]
+        assert set(cond) == {"StringEquals"}, "exact match only (no StringLike wildcards)"
+        issuer = a.eks.issuer
+        assert cond["StringEquals"][f"{issuer}:aud"] == "sts.amazonaws.com"
+        sub = cond["StringEquals"][f"{issuer}:sub"]
+        assert sub.startswith("system:serviceaccount:") and "*" not in sub
+        seen.add(sub)
+        assert len(role.inputs["name"]) <= 64
+    # Every server/runner identity that needs AWS has a role; database bootstrap roles live in the admin namespace.
+    assert {s for s in seen if not s.startswith(f"system:serviceaccount:{cfg.kubernetes.namespace_prefix}-db-admin:")} <= expected_subjects
+    servers = {s for s in seen if s.endswith(":zenml-server")}
+    assert servers == {f"system:serviceaccount:{cfg.namespace_of(ws)}:zenml-server" for ws in cfg.workspaces if _needs_server_role(cfg, ws)}
+
+
+def _needs_server_role(cfg, ws) -> bool:
+    art = ws.artifact_store
+    return ws.secret_store.type.value == "aws" or (art is not None and art.mode in ("bucket", "tenant")) or cfg.runner_enabled(ws)
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_permission_policies_are_least_privilege(stack):
+    cfg = stack_config(stack)
+    a = cfg.aws
+    result = planned(stack, False)
+    policies = result.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert policies
+    for reg in policies:
+        doc = policy(reg)
+        assert doc["Version"] == "2012-10-17"
+        allowed = ALLOWED_ACTIONS[reg.inputs["name"]]
+        for st in doc["Statement"]:
+            assert st["Effect"] == "Allow"
+            assert actions(st) <= allowed, (reg.name, actions(st) - allowed)
+            assert not any(x.endswith("*") for x in actions(st))
+            for res in resources(st):
+                if res == "*":
+                    assert actions(st) <= STAR_OK, (reg.name, st)
+                else:
+                    assert res.startswith(f"arn:{a.partition}:") or res == "[unknown]", res
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_secrets_store_policy_is_scoped_to_the_workspace_tag(stack):
+    cfg = stack_config(stack)
+    a = cfg.aws
+    result = planned(stack, False)
+    by_role = {r.inputs["role"]: r for r in result.of_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["name"] == "zenml-secrets-store"}
+    stores = [ws for ws in cfg.workspaces if ws.secret_store.type.value == "aws"]
+    assert len(by_role) == len(stores)
+    for ws in stores:
+        doc = policy(by_role[f"{a.name_prefix}-{ws.name}-server"])
+        server_id = server_id_of(cfg, ws)
+        if ws.pro is not None:
+            assert server_id == str(ws.pro.workspace_id)
+        statements = {st["Sid"]: st for st in doc["Statement"]}
+        arn = f"arn:aws:secretsmanager:{a.region}:{a.account_id}:secret:zenml/*"
+        create = statements["CreateOwnSecrets"]
+        assert actions(create) == {"secretsmanager:CreateSecret"} and create["Resource"] == arn
+        assert create["Condition"]["StringEquals"] == {"aws:RequestTag/zenml": server_id}
+        assert create["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": ["zenml", "zenml_secret_id"]}
+        use = statements["UseOwnSecrets"]
+        assert use["Resource"] == arn
+        assert use["Condition"] == {"StringEquals": {"aws:ResourceTag/zenml": server_id}}
+        assert "secretsmanager:ListSecrets" not in actions(use)
+        retag = statements["RetagOwnSecrets"]
+        assert retag["Condition"]["StringEquals"] == {"aws:ResourceTag/zenml": server_id, "aws:RequestTag/zenml": server_id}
+        if a.kms_key_arn:
+            kms = statements["SecretsKmsKey"]
+            assert kms["Resource"] == a.kms_key_arn
+            assert kms["Condition"] == {"StringEquals": {"kms:ViaService": f"secretsmanager.{a.region}.amazonaws.com"}}
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_server_reads_runners_write_artifacts(stack):
+    cfg = stack_config(stack)
+    a = cfg.aws
+    result = planned(stack, False)
+    policies = {(r.inputs["role"], r.inputs["name"]): policy(r) for r in result.of_type("aws:iam/rolePolicy:RolePolicy")}
+    buckets = {r.inputs["bucket"] for r in result.of_type("aws:s3/bucket:Bucket")}
+    for ws in cfg.workspaces:
+        if ws.artifact_store is None or ws.artifact_store.mode != "bucket":
+            continue
+        bucket = f"{a.name_prefix}-{ws.name}-artifacts-{a.account_id}"
+        assert bucket in buckets
+        arn = f"arn:aws:s3:::{bucket}"
+        read = policies[(f"{a.name_prefix}-{ws.name}-server", "artifact-read")]
+        granted = {x for st in read["Statement"] for x in actions(st)}
+        assert not {x for x in granted if x.startswith("s3:Put") or x.startswith("s3:Delete")}
+        assert {res for st in read["Statement"] for res in resources(st) if res.startswith("arn:aws:s3")} == {arn, f"{arn}/*"}
+        if cfg.runner_enabled(ws):
+            name = "artifact-read-write" if ws.artifact_store.runner_write else "artifact-read"
+            runner = policies[(f"{a.name_prefix}-{ws.name}-runner", name)]
+            granted = {x for st in runner["Statement"] for x in actions(st)}
+            assert ("s3:PutObject" in granted) is ws.artifact_store.runner_write
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_buckets_are_private_encrypted_versioned_and_tls_only(stack):
+    result = planned(stack, False)
+    buckets = result.of_type("aws:s3/bucket:Bucket")
+    for kind in ("bucketPublicAccessBlock:BucketPublicAccessBlock", "bucketVersioning:BucketVersioning",
+                 "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                 "bucketLifecycleConfiguration:BucketLifecycleConfiguration", "bucketPolicy:BucketPolicy"):
+        assert len(result.of_type(f"aws:s3/{kind}")) == len(buckets), kind
+    for block in result.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"):
+        assert all(block.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+    for v in result.of_type("aws:s3/bucketVersioning:BucketVersioning"):
+        assert v.inputs["versioningConfiguration"]["status"] == "Enabled"
+    for sse in result.of_type("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"):
+        assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in ("aws:kms", "AES256")
+    for p in result.of_type("aws:s3/bucketPolicy:BucketPolicy"):
+        [st] = policy(p)["Statement"]
+        assert st["Effect"] == "Deny" and st["Principal"] == "*" and st["Action"] == "s3:*"
+        assert st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert len(st["Resource"]) == 2 and st["Resource"][1] == st["Resource"][0] + "/*"
+
+
+def test_bootstrap_role_reads_only_its_instance_master_secret():
+    result = planned("saas-aws", False)
+    docs = [policy(r) for r in result.of_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["name"] == "read-master-secret"]
+    assert len(docs) == 2  # the shared instance and tenant-acme's dedicated one
+    for doc in docs:
+        [read, kms] = doc["Statement"]
+        assert actions(read) == {"secretsmanager:GetSecretValue"} and "*" not in read["Resource"]
+        assert kms["Condition"]["StringEquals"]["kms:ViaService"] == "secretsmanager.eu-west-1.amazonaws.com"
+
+
+def test_tenant_role_trusts_only_the_operator_workspace_with_external_id():
+    result = tenant_planned("tenant-aws", False)
+    [role] = result.of_type("aws:iam/role:Role")
+    [st] = trust(role)["Statement"]
+    assert st["Principal"] == {"AWS": "arn:aws:iam::444455556666:role/zsaas-tenant-acme-server"}  # runs not enabled
+    assert st["Action"] == "sts:AssumeRole"
+    assert st["Condition"] == {"StringEquals": {"sts:ExternalId": "zenml-saas-tenant-acme-3f9c1e7a"}}
+    [pol] = result.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert pol.inputs["name"] == "artifact-read"
+    granted = {x for s in json.loads(pol.inputs["policy"])["Statement"] for x in actions(s)}
+    assert granted == {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion"}
+    # The operator side names that role, and only its own workspace may assume it.
+    operator = planned("saas-aws", False)
+    assume = [r for r in operator.of_type("aws:iam/rolePolicy:RolePolicy") if "777788889999" in r.inputs["policy"]]
+    assert {r.inputs["role"] for r in assume} == {"zsaas-tenant-acme-server", "zsaas-tenant-acme-runner"}
+
+
+def test_tenant_enabling_runs_grants_write_to_the_runner_role():
+    from planning.run import run_program
+    from tenant.config import load_tenant_file
+    from tenant.program import deploy
+    from tests.cloud.helpers import ROOT
+
+    cfg = load_tenant_file(ROOT / "tenant" / "Pulumi.tenant-aws.yaml").model_copy(update={"enable_runs": True})
+    result = run_program(cfg, "tenant-aws", preview=False, program=deploy)
+    [role] = result.of_type("aws:iam/role:Role")
+    [st] = trust(role)["Statement"]
+    assert st["Principal"]["AWS"] == [
+        "arn:aws:iam::444455556666:role/zsaas-tenant-acme-server",
+        "arn:aws:iam::444455556666:role/zsaas-tenant-acme-runner",
+    ]
+    [pol] = result.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert pol.inputs["name"] == "artifact-read-write"
