@@ -138,7 +138,6 @@ class Tracker:
         self.policy: list[PolicyViolation] = []
         self.summary: Optional[dict[str, int]] = None
         self.duration: Optional[float] = None
-        self.cancelled = False
 
     # --- folding -------------------------------------------------------------------------------------------
 
@@ -160,11 +159,13 @@ class Tracker:
             s = event.summary_event
             self.summary = {category(k): int(v) for k, v in (s.resource_changes or {}).items()}
             self.duration = float(s.duration_seconds)
-        elif getattr(event, "cancel_event", None) is not None:
-            self.cancelled = True
+        # A cancelEvent closes every event stream (it does not mean the operation was cancelled): nothing to do.
 
     def _skip(self, md: Any) -> bool:
-        return md.type == "pulumi:pulumi:Stack"
+        """The root stack, and default providers (the engine's summary and display leave them out too)."""
+        if md.type == "pulumi:pulumi:Stack":
+            return True
+        return md.type.startswith("pulumi:providers:") and name_of(md.urn).startswith("default")
 
     def _change_for(self, md: Any) -> Change:
         ch = self.changes.get(md.urn)
@@ -201,8 +202,9 @@ class Tracker:
         if self._skip(md):
             return
         ch = self._change_for(md)
-        if ch.op == "refresh" or category(md.op) == "refresh":
-            ch.op = self._refresh_result(md)
+        if ch.op == "refresh":
+            # The engine reports a refresh step's outcome (same/update/delete) on its outputs event.
+            ch.op = self._refresh_result(md) if category(md.op) == "refresh" else category(md.op)
         if md.diffs:
             ch.diff_keys = sorted(set(ch.diff_keys) | set(md.diffs))
         if ch.status != "failed":
