@@ -287,7 +287,7 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
         self.secret_store: Optional[SecretStoreBinding] = None
         server_id = server_id_of(cfg, ws)
         if ws.secret_store.type is SecretStoreType.aws:
-            server_policies["zenml-secrets-store"] = policies.secrets_store_policy(a.partition, a.region, a.account_id, server_id, a.kms_key_arn)
+            server_policies["zenml-secrets-store"] = policies.secrets_store_policy(a.partition, a.region, a.account_id, server_id)
         if bucket_arn:
             server_policies["artifact-read"] = policies.s3_read_policy(bucket_arn, a.kms_key_arn)
         if mode == "tenant" and art is not None and art.tenant is not None and art.tenant.role_arn:

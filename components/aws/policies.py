@@ -38,7 +38,7 @@ def irsa_trust(oidc_provider_arn: str, issuer: str, namespace: str, service_acco
     )
 
 
-def secrets_store_policy(partition: str, region: str, account: str, server_id: str, kms_key_arn: Optional[str]) -> dict[str, Any]:
+def secrets_store_policy(partition: str, region: str, account: str, server_id: str) -> dict[str, Any]:
     """ZenML's AWS secrets store, limited to secrets named `zenml/*` that carry this workspace's `zenml` tag.
 
     ZenML 0.98 names every secret `zenml/<secret uuid>` (fixed prefix) and tags it `zenml=<server id>`; the server
@@ -78,16 +78,8 @@ def secrets_store_policy(partition: str, region: str, account: str, server_id: s
             },
         },
     ]
-    if kms_key_arn:
-        statements.append(
-            {
-                "Sid": "SecretsKmsKey",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                "Resource": kms_key_arn,
-                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
-            }
-        )
+    # No KMS statement: ZenML creates secrets without a KmsKeyId, so they use the AWS-managed `aws/secretsmanager`
+    # key, which Secrets Manager uses on the caller's behalf without an IAM grant.
     return doc(*statements)
 
 
