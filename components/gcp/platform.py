@@ -259,10 +259,11 @@ class GcpWorkspaceServices(pulumi.ComponentResource):
             sel = ws.secret_store.gcp
             project = (sel.project if sel else None) or g.project
             number = (sel.project_number if sel else None) or g.project_number
+            role_id = re.sub(r"[^A-Za-z0-9_]", "_", f"zenmlSecretsStore_{g.name_prefix}_{n}")[:64]
             role = gcp.projects.IAMCustomRole(
                 f"{n}-secrets-role",
                 project=project,
-                role_id=re.sub(r"[^A-Za-z0-9_]", "_", f"zenmlSecretsStore_{g.name_prefix}_{n}")[:64],
+                role_id=role_id,
                 title=f"ZenML secrets store ({n})",
                 description="What ZenML's GCP secrets store calls: create, read, update, delete its own secrets",
                 permissions=SECRET_MANAGER_PERMISSIONS,
@@ -271,10 +272,10 @@ class GcpWorkspaceServices(pulumi.ComponentResource):
             gcp.projects.IAMMember(
                 f"{n}-secrets-binding",
                 project=project,
-                role=role.name,
+                role=f"projects/{project}/roles/{role_id}",
                 member=f"serviceAccount:{self.server.email}",
                 condition=secret_condition(number),
-                opts=pulumi.ResourceOptions(parent=self, provider=cloud.provider),
+                opts=pulumi.ResourceOptions(parent=self, provider=cloud.provider, depends_on=[role]),
             )
             self.secret_store = SecretStoreBinding(
                 kind="gcp",

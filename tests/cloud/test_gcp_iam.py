@@ -46,6 +46,7 @@ def test_secret_manager_access_is_conditioned_and_least_privilege(stack):
         project = (ws.secret_store.gcp.project if ws.secret_store.gcp else None) or cfg.gcp.project
         number = (ws.secret_store.gcp.project_number if ws.secret_store.gcp else None) or cfg.gcp.project_number
         assert member.inputs["project"] == role.inputs["project"] == project
+        assert member.inputs["role"] == f"projects/{project}/roles/{role.inputs['roleId']}"
         assert member.inputs["member"].startswith(f"serviceAccount:{cfg.gcp.name_prefix}-{ws.name}"[:40])
         expr = member.inputs["condition"]["expression"]
         assert f'resource.name.startsWith("projects/{number}/secrets/zenml-")' in expr
