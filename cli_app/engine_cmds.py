@@ -83,8 +83,10 @@ def execute(session: Session, operation: str, call: Callable[..., Any], as_json:
         try:
             result = call(on_event=progress, color="never", suppress_progress=True, **kwargs)
         except errors.CommandError as exc:
-            lines = list(dict.fromkeys(tracker.errors + error_lines(exc)))
-            code, hint = classify_error("\n".join(lines))
+            raw = error_lines(exc)
+            # The engine's error diagnostics are the clean version of what the CLI output repeats.
+            lines = list(dict.fromkeys(tracker.errors or raw))
+            code, hint = classify_error("\n".join(lines + raw))
             err(f"{operation} {session.name} failed:")
             for line in lines[-20:]:
                 err(f"  {line}")
@@ -102,7 +104,7 @@ def _finish(session: Session, tracker, code: int, as_json: bool, summary_md: Opt
         summary_md.write_text(render_markdown(tracker, session.name, title=title, failed=code == EXIT_FAILED))
     if as_json:
         emit_json({"stack": session.name, "backend": session.backend, "exitCode": code, **tracker.as_dict(), **(extra or {})})
-    else:
+    elif tracker.changes or code == 0:  # after a failure with no step, a "no changes" line would mislead
         for line in render_terminal(tracker, session.name):
             err(line)
         if summary_md is not None:

@@ -258,13 +258,11 @@ class Tracker:
         return [c for c in self.changes.values() if c.op not in ("same", "read", "refresh")]
 
     def counts(self) -> dict[str, int]:
-        """Changes by category: the engine's summary when it sent one, else counted from the steps."""
+        """Changes by category, counted from the steps (the root stack and default providers left out, a
+        replacement counted once); the engine's summary only when no step was seen."""
         counted = Counter(c.op for c in self.changes.values() if c.op != "refresh")
-        if self.summary is not None:
-            merged = dict(self.summary)
-            # The engine counts a replacement's steps separately; users think of one replaced resource.
-            merged["replace"] = counted.get("replace", 0) or merged.get("replace", 0)
-            return {k: v for k, v in merged.items() if v}
+        if not counted and self.summary is not None:
+            return {k: v for k, v in self.summary.items() if v}
         return {k: v for k, v in counted.items() if v}
 
     def has_changes(self) -> bool:

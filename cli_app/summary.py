@@ -6,6 +6,7 @@ the *names* of keys that force a replacement are all it prints.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Optional
 
 from cli_app.events import Change, Tracker, short_type
@@ -99,14 +100,40 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def render_terminal(tracker: Tracker, stack: str) -> list[str]:
-    """Plain lines for the end of an operation (stderr), stateful losses first."""
-    lines = [f"{tracker.operation} {stack}: {headline(tracker.counts())}"]
+    """Plain lines for the end of an operation (stderr), stateful losses first.
+
+    Previews list what would change; applied operations (up, destroy, refresh) say what was done, what failed and
+    what did not finish, so a failed `up` never reads like a plan.
+    """
+    applied = tracker.operation in ("up", "destroy", "refresh")
+    if applied:
+        done = Counter(c.op for c in tracker.planned() if c.status == "done")
+        parts = [f"{PAST.get(op, op)} {n}" for op, n in done.items()]
+        failed = [c for c in tracker.planned() if c.status == "failed"]
+        unfinished = [c for c in tracker.planned() if c.status in ("running", "planned")]
+        if failed:
+            parts.append(f"{len(failed)} failed")
+        if unfinished:
+            parts.append(f"{len(unfinished)} not finished")
+        lines = [f"{tracker.operation} {stack}: " + (", ".join(parts) or "no changes")]
+    else:
+        lines = [f"{tracker.operation} {stack}: {headline(tracker.counts())}"]
+
+    def mark(c: Change) -> str:
+        if not applied or c.status == "done":
+            return ""
+        return "  [FAILED]" if c.status == "failed" else "  [not finished]"
+
     for c in _sorted(tracker.stateful_losses()):
         why = _notes(c)
-        lines.append(f"  !! {c.op} stateful {short_type(c.type)} {c.name}" + (f" ({why})" if why else ""))
+        lines.append(f"  !! {c.op} stateful {short_type(c.type)} {c.name}" + (f" ({why})" if why else "") + mark(c))
     for c in _sorted([c for c in tracker.planned() if not (c.stateful and c.op in ('replace', 'delete'))]):
         why = _notes(c)
-        lines.append(f"  {SYMBOL.get(c.op, ' '):>2} {short_type(c.type)} {c.name}" + (f" ({why})" if why else ""))
+        lines.append(f"  {SYMBOL.get(c.op, ' '):>2} {short_type(c.type)} {c.name}" + (f" ({why})" if why else "") + mark(c))
     for p in tracker.policy:
         lines.append(f"  policy {p.level}: {p.pack}/{p.policy}: {p.message.splitlines()[0] if p.message else ''}")
     return lines
+
+
+PAST = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted", "read": "read",
+        "import": "imported", "discard": "forgot"}

@@ -33,7 +33,7 @@ def test_replacement_steps_count_once_and_stack_is_ignored():
     assert ops["default-server-netpol"] == "update"
     assert ops["old-secrets-encryption-key"] == "delete"
     assert not any(c.type == "pulumi:pulumi:Stack" for c in t.changes.values())
-    assert t.counts() == {"create": 2, "update": 1, "replace": 1, "delete": 1, "same": 3}
+    assert t.counts() == {"create": 2, "update": 1, "replace": 1, "delete": 1, "same": 2}
     assert t.has_changes()
 
 
@@ -71,7 +71,7 @@ def test_summary_without_changes():
     t = fold(no_change_events())
     assert not t.has_changes()
     md = render_markdown(t, "local")
-    assert "**no changes (40 unchanged)**" in md
+    assert "**no changes (1 unchanged)**" in md
     assert "CAUTION" not in md
 
 
@@ -140,3 +140,11 @@ def test_json_view_has_no_values():
     text = json.dumps(data)
     assert SECRET_VALUE not in text
     assert data["statefulReplacedOrDeleted"] and data["changes"]["replace"] == 1
+
+
+def test_terminal_summary_of_a_failed_up_says_what_was_done():
+    t = fold(up_events_with_failure(), "up")
+    lines = render_terminal(t, "local")
+    assert lines[0] == "up local: created 1, 1 failed, 1 not finished"
+    assert "   + Deployment team-b-server-deployment  [FAILED]" in lines
+    assert "   + Job team-b-server-migrate  [not finished]" in lines
