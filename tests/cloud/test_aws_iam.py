@@ -218,3 +218,34 @@ def test_tenant_enabling_runs_grants_write_to_the_runner_role():
     ]
     [pol] = result.of_type("aws:iam/rolePolicy:RolePolicy")
     assert pol.inputs["name"] == "artifact-read-write"
+
+
+def test_oss_workspace_gets_a_stable_server_id_that_its_policy_names():
+    """OSS servers have no Pro workspace ID: a stable ID is set through ZENML_SERVER_EXTERNAL_SERVER_ID (written as
+    the server ID when the database is created), and the secrets policy is conditioned on exactly that value."""
+    from planning.run import run_program
+    from tests.cloud.helpers import load, stack_data
+
+    data = stack_data("airgapped-aws")
+    ns = "zenml-platform"
+    data[f"{ns}:controlPlane"] = {"enabled": False}
+    data[f"{ns}:profile"] = "small"
+    for ws in data[f"{ns}:workspaces"]:
+        ws.pop("pro")
+        ws["edition"] = "oss"
+        ws["secretStore"] = {"type": "aws"}
+        ws.pop("runner", None)
+    cfg = load(data)
+    result = run_program(cfg, "oss-aws", preview=False)
+    ids = {}
+    for dep in result.of_type("kubernetes:apps/v1:Deployment"):
+        env = {e["name"]: e.get("value") for e in dep.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["ZENML_SECRETS_STORE_TYPE"] == "aws" and env["ZENML_SECRETS_STORE_AUTH_METHOD"] == "implicit"
+        assert json.loads(env["ZENML_SECRETS_STORE_AUTH_CONFIG"]) == {"region": "us-east-1"}
+        ids[dep.inputs["metadata"]["namespace"]] = env["ZENML_SERVER_EXTERNAL_SERVER_ID"]
+    assert len(set(ids.values())) == 2
+    for reg in result.of_type("aws:iam/rolePolicy:RolePolicy"):
+        if reg.inputs["name"] == "zenml-secrets-store":
+            ws = reg.inputs["role"].removeprefix("corp-zenml-").removesuffix("-server")
+            create = policy(reg)["Statement"][0]
+            assert create["Condition"]["StringEquals"]["aws:RequestTag/zenml"] == ids[f"zenml-{ws}"]
