@@ -139,9 +139,11 @@ def test_workspace_add_keeps_comments_and_order_and_shows_only_creates(local_cop
     assert result.exit_code == 0, result.output
     after = local_copy.read_text()
     # Every line (comments included) kept in order; only the new entry's lines were added.
-    added = [line for line in after.splitlines() if line not in before.splitlines()]
-    remaining = iter(after.splitlines())
-    assert all(any(line == other for other in remaining) for line in before.splitlines())
+    import difflib
+
+    diff = list(difflib.ndiff(before.splitlines(), after.splitlines()))
+    assert not [d for d in diff if d.startswith("- ")]
+    added = [d[2:] for d in diff if d.startswith("+ ")]
     assert added == ["    - name: team-b", "      database:", "        inCluster:", "          storageSize: 5Gi"]
     assert yaml.safe_load(after)["config"]["zenml-platform:workspaces"][-1] == {
         "name": "team-b", "database": {"inCluster": {"storageSize": "5Gi"}}}
