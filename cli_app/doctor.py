@@ -170,7 +170,12 @@ def check_passphrase(stack_file: Optional[Path], environ: Mapping[str, str]) -> 
     fix = "export PULUMI_CONFIG_PASSPHRASE_FILE=$HOME/.config/zenml-platform/<stack>.passphrase"
     if needs:
         return [Check("passphrase", "fail", f"{stack_file.name} holds secrets and neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set", fix)]
-    return [Check("passphrase", "warn", "neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set (state keys would use an empty passphrase)", fix)]
+    salted = False
+    if stack_file is not None and stack_file.exists():
+        salted = "\nencryptionsalt:" in "\n" + stack_file.read_text()
+    why = ("the stack has an encryptionsalt: the engine needs the passphrase it was initialised with" if salted
+           else "state keys would use an empty passphrase")
+    return [Check("passphrase", "warn", f"neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set ({why})", fix)]
 
 
 def check_backend(flag: Optional[str], environ: Mapping[str, str]) -> list[Check]:
