@@ -106,7 +106,6 @@ class MySqlUserBootstrap(pulumi.ComponentResource):
             spec={
                 "backoffLimit": 4,
                 "activeDeadlineSeconds": 900,
-                "ttlSecondsAfterFinished": 86400,
                 "template": {
                     "metadata": {"labels": meta},
                     "spec": {
