@@ -65,17 +65,13 @@ class TenantArtifactAccess(pulumi.ComponentResource):
         import pulumi_gcp as gcp
 
         from components.gcp.platform import GcsArtifactBucket
-        from stack_config.cloud import GcpSettings
 
         g = cfg.gcp
         assert g is not None
         provider = gcp.Provider("gcp", project=g.project, region=g.region, opts=pulumi.ResourceOptions(parent=self))
-        settings = GcpSettings.model_validate(
-            {"project": g.project, "projectNumber": "0", "region": g.region, "gke": {"name": "-", "location": g.region},
-             "network": "-", "privateServicesCidr": "0.0.0.0/32", "kmsKeyName": g.kms_key_name}
-        )
         bucket = GcsArtifactBucket(
-            f"{cfg.tenant}-artifacts", cfg.bucket_name, settings, cfg.noncurrent_version_days, {"zenml-tenant": cfg.tenant},
+            f"{cfg.tenant}-artifacts", cfg.bucket_name, g.project, g.region, g.kms_key_name, cfg.noncurrent_version_days,
+            {"zenml-tenant": cfg.tenant},
             provider, cfg.protect, opts=pulumi.ResourceOptions(parent=self),
         )
         bucket.grant(f"{cfg.tenant}-operator-read", "roles/storage.objectViewer", f"serviceAccount:{g.operator_service_account}", provider)

@@ -171,18 +171,30 @@ class WorkloadIdentity(pulumi.ComponentResource):
 
 
 class GcsArtifactBucket(pulumi.ComponentResource):
-    def __init__(self, name: str, bucket_name: str, g: GcpSettings, noncurrent_days: int, bucket_labels: dict[str, str], provider, protect: bool, opts=None):
+    def __init__(
+        self,
+        name: str,
+        bucket_name: str,
+        project: str,
+        region: str,
+        kms_key_name: Optional[str],
+        noncurrent_days: int,
+        bucket_labels: dict[str, str],
+        provider,
+        protect: bool,
+        opts=None,
+    ):
         super().__init__(f"{PACKAGE}:gcp:ArtifactBucket", name, None, opts)
         self.bucket = gcp.storage.Bucket(
             name,
             name=bucket_name,
-            project=g.project,
-            location=g.region.upper(),
+            project=project,
+            location=region.upper(),
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             versioning={"enabled": True},
             force_destroy=False,
-            encryption={"default_kms_key_name": g.kms_key_name} if g.kms_key_name else None,
+            encryption={"default_kms_key_name": kms_key_name} if kms_key_name else None,
             lifecycle_rules=[
                 {"action": {"type": "Delete"}, "condition": {"days_since_noncurrent_time": noncurrent_days, "with_state": "ARCHIVED"}},
                 {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": 7}},
@@ -224,7 +236,8 @@ class GcpWorkspaceServices(pulumi.ComponentResource):
         if mode == "bucket":
             bucket_name = (art.bucket_name if art else None) or _bucket_name(f"{g.name_prefix}-{n}-artifacts-{g.project}")
             bucket = GcsArtifactBucket(
-                f"{n}-artifacts", bucket_name, g, art.noncurrent_version_days if art else 30, ws_labels, cloud.provider, cloud.protect,
+                f"{n}-artifacts", bucket_name, g.project, g.region, g.kms_key_name, art.noncurrent_version_days if art else 30, ws_labels,
+                cloud.provider, cloud.protect,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             bucket.grant(f"{n}-artifacts-server-read", "roles/storage.objectViewer", f"serviceAccount:{self.server.email}", cloud.provider)

@@ -35,6 +35,9 @@ def test_tenant_stack_plans(stack, preview):
     result = tenant_planned(stack, preview)
     assert result.outputs["bucket"] == "acme-ml-artifacts"
     assert all(r.parent for r in result.registrations if r.type != "zenml-platform:tenant:TenantArtifactAccess")
+    # The tenant's artifacts: protected and retained by default.
+    [bucket] = [r for r in result.registrations if r.type in ("aws:s3/bucket:Bucket", "gcp:storage/bucket:Bucket")]
+    assert bucket.protect and bucket.retain_on_delete
 
 
 @pytest.mark.parametrize("stack", CLOUD_STACKS)
