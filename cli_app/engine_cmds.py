@@ -129,6 +129,7 @@ def _confirm(session: Session, question: str, yes: bool, preview: Callable[[], A
         err("no changes")
         raise typer.Exit(0)
     if not typer.confirm(question, default=False, err=True):
+        err("cancelled; nothing changed")
         raise typer.Exit(EXIT_FAILED)
 
 

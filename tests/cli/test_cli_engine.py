@@ -312,3 +312,28 @@ def test_engine_commands_without_pulumi_name_make_toolchain(monkeypatch, tmp_pat
         result = run(*cmd, "-s", "local")
         assert result.exit_code == 2, (cmd, result.output)
         assert "make toolchain" in result.stderr and "ZENML_PLATFORM_PULUMI" in result.stderr
+
+
+def test_up_on_a_terminal_previews_then_asks(fake, monkeypatch):
+    import cli_app.engine_cmds as cmds
+
+    monkeypatch.setattr(cmds, "is_interactive", lambda: True)
+    result = runner.invoke(app, ["up", "-s", "local"], input="n\n")
+    assert result.exit_code == 1 and "cancelled; nothing changed" in result.stderr
+    assert "!! replace stateful StatefulSet default-mysql" in result.stderr
+    assert [c[0] for c in fake["stack"].calls] == ["preview"]
+    result = runner.invoke(app, ["up", "-s", "local"], input="y\n")
+    assert result.exit_code == 0, result.output
+    assert [c[0] for c in fake["stack"].calls][-2:] == ["preview", "up"]
+    fake["stack"] = FakeStack(no_change_events())
+    result = runner.invoke(app, ["up", "-s", "local"])
+    assert result.exit_code == 0 and "no changes" in result.stderr
+    assert [c[0] for c in fake["stack"].calls] == ["preview"]
+
+
+def test_destroy_preview_is_a_destroy_preview(fake, monkeypatch):
+    import cli_app.engine_cmds as cmds
+
+    monkeypatch.setattr(cmds, "is_interactive", lambda: True)
+    runner.invoke(app, ["destroy", "-s", "local"], input="n\n")
+    assert fake["stack"].calls == [("destroy", {"color": "never", "suppress_progress": True, "preview_only": True})]

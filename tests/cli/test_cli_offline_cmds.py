@@ -249,3 +249,16 @@ def test_init_refuses_to_overwrite(tmp_path):
     assert_invalid(invoke("init", "-o", str(out), "--layout", "saas", "--domain", "z.example.com"), "--force")
     assert out.read_text() == "keep me"
     assert_invalid(invoke("init", "--layout", "saas"), "exactly one of --stack NAME or --output PATH")
+
+
+def test_init_prompts_on_a_terminal(tmp_path, monkeypatch):
+    import cli_app.init_cmd as init_cmd
+
+    monkeypatch.setattr(init_cmd, "is_interactive", lambda: True)
+    out = tmp_path / "Pulumi.p.yaml"
+    result = runner.invoke(app, ["init", "-o", str(out)], input="airgapped\nzenml.corp.example\nregistry.corp:5000\n")
+    assert result.exit_code == 0, result.output
+    assert "Layout (airgapped/hybrid/saas)" in result.stderr
+    cfg = yaml.safe_load(out.read_text())["config"]
+    assert cfg["zenml-platform:registryMirror"] == {"registry": "registry.corp:5000"}
+    assert cfg["zenml-platform:workspaces"] == [{"name": "default"}]
