@@ -20,7 +20,7 @@ contract: venv
 	tests/contract/run.sh
 
 e2e: venv toolchain
-	$(PY) -m pytest -m e2e -p no:cacheprovider tests/e2e
+	$(PY) -m pytest -m e2e -p no:cacheprovider tests
 
 toolchain:
 	@toolchain/build.sh >&2
