@@ -8,6 +8,7 @@
 //   - Run starts `pulumi-language-python-exec` (shipped in the pulumi sdk/v3 module and
 //     installed next to this binary) with the interpreter of the project's virtualenv
 //     (runtime option `virtualenv`), or $PULUMI_PYTHON_CMD, or python3.
+//   - RunPlugin runs Python plugins such as policy packs (`python -u <dir> ARGS`).
 //   - Handshake, GetPluginInfo, GetRequiredPlugins/Packages (none: providers are
 //     loaded on demand from the plugin cache), InstallDependencies (nothing to do:
 //     the virtualenv is managed by the project), About, GetProgramDependencies and
@@ -21,18 +22,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -221,15 +224,84 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	return &pulumirpc.RunResponse{}, nil
 }
 
-func (h *host) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for cmd := range h.running {
-		if cmd.Process != nil {
-			_ = cmd.Process.Signal(syscall.SIGINT)
+// RunPlugin runs a plugin written in Python (e.g. a policy pack: `pulumi up --policy-pack DIR`):
+// `python -u <program> ARGS...` in the plugin's directory, streaming its output to the engine.
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse]) error {
+	info := req.GetInfo()
+	py, venv := h.python(info)
+	program := req.Program
+	pwd := req.Pwd
+	if info != nil && info.ProgramDirectory != "" {
+		program = info.ProgramDirectory
+		if info.EntryPoint != "" && info.EntryPoint != "." {
+			program = filepath.Join(info.ProgramDirectory, info.EntryPoint)
 		}
 	}
-	return &emptypb.Empty{}, nil
+	if program == "" {
+		return status.Error(codes.InvalidArgument, "RunPlugin: no program given")
+	}
+	cmd := exec.Command(py, append([]string{"-u", program}, req.Args...)...)
+	cmd.Dir = pwd
+	env := append(os.Environ(), req.Env...)
+	if venv != "" {
+		env = append(env, "VIRTUAL_ENV="+venv, "PATH="+filepath.Join(venv, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+	cmd.Env = env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", py, err)
+	}
+	var sendMu sync.Mutex
+	send := func(r *pulumirpc.RunPluginResponse) {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		_ = server.Send(r)
+	}
+	var wg sync.WaitGroup
+	pump := func(r io.Reader, wrap func([]byte) *pulumirpc.RunPluginResponse) {
+		defer wg.Done()
+		buf := make([]byte, 32*1024)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				send(wrap(append([]byte(nil), buf[:n]...)))
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	wg.Add(2)
+	go pump(stdout, func(b []byte) *pulumirpc.RunPluginResponse {
+		return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stdout{Stdout: b}}
+	})
+	go pump(stderr, func(b []byte) *pulumirpc.RunPluginResponse {
+		return &pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Stderr{Stderr: b}}
+	})
+	go func() {
+		<-server.Context().Done()
+		if cmd.Process != nil {
+			_ = cmd.Process.Kill()
+		}
+	}()
+	wg.Wait()
+	code := 0
+	if err := cmd.Wait(); err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			return err
+		}
+		code = exitErr.ExitCode()
+	}
+	send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(code)}})
+	return nil
 }
 
 // parseArgs accepts the flags the engine may pass (-tracing X, -v=N, -logtostderr, -root=...)
