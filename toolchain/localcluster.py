@@ -878,12 +878,20 @@ def status(state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     return out
 
 
+def _is_state_dir(state: Path) -> bool:
+    """Only directories made by `up` (or empty ones) are ever removed."""
+    markers = ("cluster.json", "pids", "pki", "kwok.yaml", "kubeconfig", "etcd-data", "logs", "volumes")
+    return all(p.name in markers for p in state.iterdir())
+
+
 def down(state_dir: str | os.PathLike[str] | None = None) -> None:
     """Stop every process of the cluster (SIGTERM, then SIGKILL) and remove the state dir."""
     state = Path(state_dir) if state_dir is not None else default_state_dir()
     state = state.resolve()
     if not state.exists():
         return
+    if not state.is_dir() or not _is_state_dir(state):
+        raise ClusterError(f"{state} does not look like a localcluster state dir; not touching it")
     _stop_pids(_read_pids(state))
     shutil.rmtree(state, ignore_errors=True)
 
