@@ -456,4 +456,6 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
 def _ecr_repo(registry: str) -> Optional[str]:
     """`<account>.dkr.ecr.<region>.amazonaws.com/<repo>` -> `<repo>`; other registries need no ECR grant."""
     host, _, path = registry.partition("/")
-    return path or None if ".dkr.ecr." in host else None
+    if ".dkr.ecr." not in host:
+        return None
+    return path or None

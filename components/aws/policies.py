@@ -153,7 +153,11 @@ def workload_manager_policy(
                     "ecr:CompleteLayerUpload",
                     "ecr:PutImage",
                 ],
-                "Resource": f"arn:{partition}:ecr:{region}:{account}:repository/{ecr_repository}",
+                # The repository, and repositories below it (image names the workload manager appends).
+                "Resource": [
+                    f"arn:{partition}:ecr:{region}:{account}:repository/{ecr_repository}",
+                    f"arn:{partition}:ecr:{region}:{account}:repository/{ecr_repository}/*",
+                ],
             }
         )
     if bucket_arn:

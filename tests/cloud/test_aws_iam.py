@@ -249,3 +249,29 @@ def test_oss_workspace_gets_a_stable_server_id_that_its_policy_names():
             ws = reg.inputs["role"].removeprefix("corp-zenml-").removesuffix("-server")
             create = policy(reg)["Statement"][0]
             assert create["Condition"]["StringEquals"]["aws:RequestTag/zenml"] == ids[f"zenml-{ws}"]
+
+
+def test_workload_manager_policy_names_the_cluster_repository_and_logs_prefix():
+    result = planned("hybrid-aws", False)
+    [doc] = [policy(r) for r in result.of_type("aws:iam/rolePolicy:RolePolicy")
+             if r.inputs["name"] == "workload-manager" and r.inputs["role"] == "acme-zenml-research-server"]
+    st = {s["Sid"]: s for s in doc["Statement"]}
+    assert st["DescribeCluster"]["Resource"] == "arn:aws:eks:eu-central-1:111122223333:cluster/ml-platform"
+    assert st["RunnerImages"]["Resource"] == [
+        "arn:aws:ecr:eu-central-1:111122223333:repository/zenml-runners",
+        "arn:aws:ecr:eu-central-1:111122223333:repository/zenml-runners/*",
+    ]
+    bucket = "arn:aws:s3:::acme-zenml-research-artifacts-111122223333"
+    assert st["RunLogs"]["Resource"] == f"{bucket}/runner-logs/*"
+    assert st["ListRunLogs"]["Condition"] == {"StringLike": {"s3:prefix": ["runner-logs/*"]}}
+    # forecasting builds no images: no ECR push grant at all.
+    [doc] = [policy(r) for r in result.of_type("aws:iam/rolePolicy:RolePolicy")
+             if r.inputs["name"] == "workload-manager" and r.inputs["role"] == "acme-zenml-forecasting-server"]
+    assert "RunnerImages" not in {s["Sid"] for s in doc["Statement"]}
+
+
+def test_non_ecr_registry_gets_no_ecr_grant():
+    from components.aws.platform import _ecr_repo
+
+    assert _ecr_repo("registry.corp.internal:5000/zenml") is None
+    assert _ecr_repo("111122223333.dkr.ecr.eu-central-1.amazonaws.com/zenml-runners") == "zenml-runners"
