@@ -277,6 +277,7 @@ def check_cloud(cfg) -> list:
         add("aws.rdsCaCertificate", "production servers verify the database certificate: give the RDS CA bundle (PEM)")
 
     gcp_secret_projects: dict[str, str] = {}
+    buckets: dict[str, str] = {}
     for i, ws in enumerate(cfg.workspaces):
         path = f"workspaces[{i}]"
         st = ws.secret_store.type
@@ -303,6 +304,10 @@ def check_cloud(cfg) -> list:
             add(f"{path}.artifactStore", "artifact stores are created on target aws or gcp only")
             continue
         mode = art.mode
+        if mode == "bucket" and art.bucket_name:
+            if art.bucket_name in buckets:
+                add(f"{path}.artifactStore.bucketName", f"bucket {art.bucket_name} is already the artifact store of {buckets[art.bucket_name]}")
+            buckets.setdefault(art.bucket_name, path)
         if cfg.scenario is Scenario.saas and mode == "bucket":
             add(f"{path}.artifactStore.mode", "in the saas layout artifacts stay in the tenant's cloud: use mode tenant (or none)")
         if mode == "tenant" and art.tenant is not None:

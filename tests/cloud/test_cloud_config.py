@@ -114,3 +114,10 @@ def test_tenant_config_errors_name_the_key():
                              "zenml-tenant:aws": {"accountId": "777788889999", "operatorRoleArn": "arn:aws:iam::444455556666:role/x",
                                                   "externalId": "zenml-saas-tenant-x-12345678"}})
     assert {p.path for p in info.value.problems} == {"aws.region"}
+
+
+def test_two_workspaces_never_share_a_bucket():
+    data = stack_data("hybrid-aws")
+    for ws in data[f"{NS}:workspaces"]:
+        ws["artifactStore"]["bucketName"] = "acme-shared-artifacts"
+    assert "workspaces[1].artifactStore.bucketName" in problems(data)
