@@ -42,6 +42,23 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
 fi
 
 .venv/bin/python cli.py validate --stack "$STACK"
-pulumi stack select --create "$STACK" --non-interactive >/dev/null
-pulumi up --stack "$STACK" --yes --non-interactive --diff=false
+
+# The passphrase salt of this machine's stack is kept out of the committed stack file: `stack init` writes it
+# there, we move it to .zenml-platform/ and run `up` on a composed copy (committed config + this salt).
+committed="stacks/Pulumi.$STACK.yaml"
+salt_file=".zenml-platform/$STACK.salt"
+composed=".zenml-platform/Pulumi.$STACK.yaml"
+if ! pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
+	had_salt=$(grep -c '^encryptionsalt:' "$committed" || true)
+	pulumi stack init "$STACK" --secrets-provider passphrase --non-interactive >/dev/null
+	if [ "$had_salt" = 0 ]; then
+		grep '^encryptionsalt:' "$committed" > "$salt_file"
+		sed -i '/^encryptionsalt:/d' "$committed"
+	fi
+fi
+cp "$committed" "$composed"
+if [ -s "$salt_file" ] && ! grep -q '^encryptionsalt:' "$composed"; then
+	cat "$salt_file" >> "$composed"
+fi
+pulumi up --stack "$STACK" --config-file "$composed" --yes --non-interactive --diff=false
 pulumi stack output --stack "$STACK" --json
