@@ -8,7 +8,8 @@
 #                     use them from PATH, whatever version a program asks for)
 #       pulumi-home/  PULUMI_HOME with the provider plugins installed
 #       src/          scratch copies of the wrapper modules the binaries were built from
-#       stamps/       one file per finished step; a step with a stamp is skipped
+#       stamps/       one file per finished step; a step with a stamp (and its outputs) is
+#                     skipped; delete a stamp to force that step (build.sh itself is not in the key)
 #       logs/         build logs
 #
 # Usage: toolchain/build.sh [STEP...]   (default: all steps, in order)
@@ -156,10 +157,26 @@ step_kwok() {
 		"-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${KUBERNETES_VERSION#v}"
 }
 
+# A stamp counts only while the step's outputs are still there.
+outputs_present() {
+	local f
+	case $1 in
+	pulumi) f="bin/pulumi" ;;
+	pulumi-language-python) f="bin/pulumi-language-python bin/pulumi-language-python-exec bin/pulumi-resource-pulumi-python" ;;
+	provider-kubernetes) f="providers/pulumi-resource-kubernetes" ;;
+	provider-local) f="providers/pulumi-resource-random providers/pulumi-resource-tls" ;;
+	plugins) f="pulumi-home/plugins" ;;
+	etcd) f="bin/etcd" ;;
+	kubernetes) f="bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler" ;;
+	kwok) f="bin/kwok" ;;
+	esac
+	for f in $f; do [ -e "$TOOLCHAIN_HOME/$f" ] || return 1; done
+}
+
 for s in "${STEPS[@]}"; do
 	case " ${ALL_STEPS[*]} " in *" $s "*) ;; *) echo "build.sh: unknown step '$s' (steps: ${ALL_STEPS[*]})" >&2; exit 2 ;; esac
 	case " ${TOOLCHAIN_SKIP:-} " in *" $s "*) log "skip $s (TOOLCHAIN_SKIP)"; continue ;; esac
-	if [ -e "$TOOLCHAIN_HOME/stamps/$s" ]; then
+	if [ -e "$TOOLCHAIN_HOME/stamps/$s" ] && outputs_present "$s"; then
 		log "$s: already built ($(cat "$TOOLCHAIN_HOME/stamps/$s"))"
 		continue
 	fi
