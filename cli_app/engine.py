@@ -185,9 +185,12 @@ def engine_env(cli: PulumiCli, backend: str, stack_file: Path) -> dict[str, str]
     return env
 
 
-def open_stack(stack: str, cli: PulumiCli, env: dict[str, str]):
-    """An Automation API stack over this project directory (its stack files are in stacks/ via stackConfigDir)."""
-    from pulumi.automation import LocalWorkspaceOptions, PulumiCommand, create_or_select_stack
+def open_stack(stack: str, cli: PulumiCli, env: dict[str, str], create: bool = True):
+    """An Automation API stack over this project directory (its stack files are in stacks/ via stackConfigDir).
+
+    `create=False` (destroy, refresh, drift, outputs) selects an existing stack only: StackNotFoundError otherwise.
+    """
+    from pulumi.automation import LocalWorkspaceOptions, PulumiCommand, create_or_select_stack, select_stack
     from semver import VersionInfo
 
     class _Command(PulumiCommand):  # a CLI at any path; its version checked by `doctor`, not on every run
@@ -199,6 +202,8 @@ def open_stack(stack: str, cli: PulumiCli, env: dict[str, str]):
     if version != PINNED_PULUMI:
         err(f"warning: {cli.path} is pulumi v{version}; this project is tested with v{PINNED_PULUMI} (`zenml-platform doctor`)")
     opts = LocalWorkspaceOptions(env_vars=env, pulumi_command=_Command(cli.path, version), pulumi_home=env.get("PULUMI_HOME"))
+    if not create:
+        return select_stack(stack, work_dir=str(ROOT), opts=opts)
     return create_or_select_stack(stack, work_dir=str(ROOT), opts=opts)
 
 

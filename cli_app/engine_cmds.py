@@ -35,7 +35,7 @@ PolicyOpt = typer.Option(None, "--policy-pack", help="Run a policy pack director
 class Session:
     """Everything an engine command needs, resolved (and validated) before the engine starts."""
 
-    def __init__(self, stack: Optional[str], backend: Optional[str]):
+    def __init__(self, stack: Optional[str], backend: Optional[str], create: bool = True):
         from cli_app.engine import backend_url, engine_env, require_pulumi
         from cli_app.stack_files import load
 
@@ -45,14 +45,20 @@ class Session:
         self.backend, self.backend_source = backend_url(backend)
         self.env = engine_env(self.cli, self.backend, self.path)
         self._stack = None
+        self.create = create
 
     @property
     def stack(self):
         if self._stack is None:
             from cli_app.engine import classify_error, error_lines, open_stack
 
+            from pulumi.automation.errors import StackNotFoundError
+
             try:
-                self._stack = open_stack(self.name, self.cli, self.env)
+                self._stack = open_stack(self.name, self.cli, self.env, create=self.create)
+            except StackNotFoundError:
+                die(f"stack {self.name} has no state in {self.backend}: deploy it first (`zenml-platform up -s {self.name}`), "
+                    "or pass the --backend where it lives")
             except Exception as exc:  # CommandError and friends: login, lock, passphrase
                 lines = error_lines(exc)
                 code, hint = classify_error("\n".join(lines))
@@ -180,7 +186,7 @@ def destroy(
     as_json: bool = JsonOpt,
 ) -> None:
     """Delete every resource of the stack (production stacks keep protected data: see the message)."""
-    s = Session(stack, backend)
+    s = Session(stack, backend, create=False)
     if s.cfg.defaults.protect_data:
         err(
             f"{s.name} uses the production profile: databases, volumes, namespaces and keys are protected, so destroy "
@@ -200,7 +206,7 @@ def refresh(
     as_json: bool = JsonOpt,
 ) -> None:
     """Read the real state of every resource into the stack's state (changes no resource)."""
-    s = Session(stack, backend)
+    s = Session(stack, backend, create=False)
     _confirm(s, f"write the refreshed state of {s.name}?", yes, lambda: execute(s, "drift", s.stack.preview_refresh, False))
     tracker, _, code = execute(s, "refresh", s.stack.refresh, as_json)
     _finish(s, tracker, code, as_json)
@@ -213,7 +219,7 @@ def drift(
     as_json: bool = JsonOpt,
 ) -> None:
     """Compare the real resources with the state without writing anything; exit 3 when they drifted."""
-    s = Session(stack, backend)
+    s = Session(stack, backend, create=False)
     tracker, _, code = execute(s, "drift", s.stack.preview_refresh, as_json)
     if code == 0 and tracker.has_changes():
         code = EXIT_CHANGES
@@ -231,7 +237,7 @@ def outputs(
     """Print the stack's outputs (secrets masked unless --show-secrets)."""
     from cli_app.engine import classify_error, error_lines
 
-    s = Session(stack, backend)
+    s = Session(stack, backend, create=False)
     try:
         raw = s.stack.outputs()
     except Exception as exc:
@@ -251,6 +257,8 @@ def outputs(
     if as_json:
         emit_json(values)
     else:
+        if not values:
+            err(f"{s.name} has no outputs yet (`zenml-platform up -s {s.name}` sets them)")
         for key in sorted(values):
             value = values[key]
             typer.echo(f"{key}: {value if isinstance(value, str) else _dump(value)}")

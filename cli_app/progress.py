@@ -23,7 +23,9 @@ def fmt_elapsed(seconds: float) -> str:
 def status_text(tracker: Tracker, limit: int = 8) -> str:
     """The live panel as plain text (also what tests check): elapsed, counts by operation, in-flight resources."""
     done = tracker.done_counts()
-    counts = ", ".join(f"{PAST.get(op, op)} {n}" for op, n in sorted(done.items()) if op != "same") or "nothing finished yet"
+    planning = tracker.operation in ("preview", "drift")
+    counts = ", ".join(f"{op if planning else PAST.get(op, op)} {n}" for op, n in sorted(done.items()) if op != "same")
+    counts = counts or ("planning" if planning else "nothing finished yet")
     same = done.get("same", 0)
     lines = [f"{tracker.operation}  {fmt_elapsed(tracker.elapsed())}  {counts}" + (f"  ({same} unchanged)" if same else "")]
     running = sorted(tracker.in_flight(), key=lambda c: c.started or 0)

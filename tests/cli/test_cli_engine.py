@@ -189,7 +189,16 @@ class FakeStack:
 def fake(monkeypatch, tmp_path):
     holder: dict[str, Any] = {"stack": FakeStack(preview_events())}
     monkeypatch.setattr(engine, "require_pulumi", lambda: engine.PulumiCli("/bin/true", "PATH", {}))
-    monkeypatch.setattr(engine, "open_stack", lambda name, cli, env: holder["stack"])
+    def open_stack(name, cli, env, create=True):
+        holder.setdefault("creates", []).append(create)
+        if not create and holder.get("missing"):
+            from pulumi.automation._cmd import CommandResult
+            from pulumi.automation.errors import StackNotFoundError
+
+            raise StackNotFoundError(CommandResult("", "no stack named 'local' found", 255))
+        return holder["stack"]
+
+    monkeypatch.setattr(engine, "open_stack", open_stack)
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
     monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}/state")
     return holder
@@ -337,3 +346,14 @@ def test_destroy_preview_is_a_destroy_preview(fake, monkeypatch):
     monkeypatch.setattr(cmds, "is_interactive", lambda: True)
     runner.invoke(app, ["destroy", "-s", "local"], input="n\n")
     assert fake["stack"].calls == [("destroy", {"color": "never", "suppress_progress": True, "preview_only": True})]
+
+
+def test_only_preview_and_up_create_a_stack(fake):
+    run("preview", "-s", "local")
+    run("up", "-s", "local", "--yes")
+    for cmd in (["destroy", "--yes"], ["refresh", "--yes"], ["drift"], ["outputs"]):
+        run(*cmd, "-s", "local")
+    assert fake["creates"] == [True, True, False, False, False, False]
+    fake["missing"] = True
+    result = run("drift", "-s", "local")
+    assert result.exit_code == 2 and "has no state in file://" in result.stderr and "up -s local" in result.stderr
