@@ -197,8 +197,7 @@ def test_rendered_env_loads_in_zenml(path, index, tmp_path):
 def _database_setup(w, pki: Pki) -> dict:
     """Database name, user, password and server options, from the rendered objects."""
     env = {e["name"]: e for e in w.server_container["env"]}
-    url = urllib.parse.urlsplit(env["ZENML_STORE_URL"]["value"])
-    database = url.path.lstrip("/")
+    database = env["ZENML_STORE_URL"]["value"].split("://", 1)[1].partition("/")[2].split("?")[0]
     username = env["ZENML_STORE_USERNAME"]["value"]
     pw_ref = env["ZENML_STORE_PASSWORD"]["valueFrom"]["secretKeyRef"]
     tls = str(env.get("ZENML_STORE_SSL", {}).get("value", "False")).lower() == "true"
@@ -238,6 +237,8 @@ def _database_setup(w, pki: Pki) -> dict:
 
 
 def _run_migration(w, venv: Path, work: Path, pki: Pki, db: MariaDB, log: Path) -> subprocess.CompletedProcess:
+    work.mkdir(parents=True, exist_ok=True)
+    work.chmod(0o755)
     pod = materialize_pod(w.job["spec"]["template"]["spec"], w.migration_container, work / "migration", pki, db.port,
                           w.objects, w.namespace)
     (work / "rewrites-migration.txt").write_text("\n".join(pod.rewrites) + "\n")
@@ -246,6 +247,39 @@ def _run_migration(w, venv: Path, work: Path, pki: Pki, db: MariaDB, log: Path) 
     with open(log, "a") as f:
         f.write(run.stdout + run.stderr)
     return run
+
+
+
+def _start_database(w, workdir: Path, pki: Pki) -> tuple[MariaDB, dict]:
+    """MariaDB with the stack's rendered options, its database and user as the stack initialises them."""
+    setup = _database_setup(w, pki)
+    db = MariaDB(workdir / "mariadb")
+    db.start(setup["cnf_text"])
+    try:
+        q = lambda s: s.replace("'", "''")  # noqa: E731
+        db.sql(
+            f"CREATE DATABASE IF NOT EXISTS `{setup['database']}`; "
+            f"CREATE USER '{q(setup['username'])}'@'%' IDENTIFIED BY '{q(setup['password'])}'; "
+            f"GRANT ALL PRIVILEGES ON `{setup['database']}`.* TO '{q(setup['username'])}'@'%';"
+        )
+        if setup["init_sql"]:
+            db.sql(setup["init_sql"])
+        backup_db = w.env_value("ZENML_STORE_BACKUP_DATABASE", w.migration_container)
+        if backup_db and not setup["in_cluster"]:  # an external database's operator grants this (docs)
+            db.sql(f"CREATE DATABASE IF NOT EXISTS `{backup_db}`; "
+                   f"GRANT ALL PRIVILEGES ON `{backup_db}`.* TO '{q(setup['username'])}'@'%';")
+        if setup["tls"]:
+            plain = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{db.port}", f"-u{setup['username']}",
+                                    f"-p{setup['password']}", "--skip-ssl", "-e", "SELECT 1"], capture_output=True, text=True)
+            assert plain.returncode != 0, "the database accepted a connection without TLS"
+            tls = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{db.port}", f"-u{setup['username']}",
+                                  f"-p{setup['password']}", f"--ssl-ca={pki.ca_cert}", "-e", "SELECT 1"],
+                                 capture_output=True, text=True)
+            assert tls.returncode == 0, f"the database refuses its own user over TLS: {tls.stderr}"
+    except BaseException:
+        db.stop()
+        raise
+    return db, setup
 
 
 @pytest.fixture
@@ -270,27 +304,9 @@ def test_server_runs_as_rendered(path, index, workdir):
     assert w.server_container["image"].endswith(f":{version}"), "the image tag and the version label disagree"
 
     pki = Pki.create(workdir / "pki")
-    setup = _database_setup(w, pki)
-    db = MariaDB(workdir / "mariadb")
-    db.start(setup["cnf_text"])
+    db, setup = _start_database(w, workdir, pki)
     servers: list[Server] = []
     try:
-        q = lambda s: s.replace("'", "''")  # noqa: E731
-        db.sql(
-            f"CREATE DATABASE IF NOT EXISTS `{setup['database']}`; "
-            f"CREATE USER '{q(setup['username'])}'@'%' IDENTIFIED BY '{q(setup['password'])}'; "
-            f"GRANT ALL PRIVILEGES ON `{setup['database']}`.* TO '{q(setup['username'])}'@'%';"
-        )
-        if setup["init_sql"]:
-            db.sql(setup["init_sql"])
-        backup_db = w.env_value("ZENML_STORE_BACKUP_DATABASE", w.migration_container)
-        if backup_db and not setup["in_cluster"]:  # an external database's operator grants this (docs)
-            db.sql(f"CREATE DATABASE IF NOT EXISTS `{backup_db}`; GRANT ALL PRIVILEGES ON `{backup_db}`.* TO '{q(setup['username'])}'@'%';")
-        if setup["tls"]:
-            plain = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{db.port}", f"-u{setup['username']}",
-                                    f"-p{setup['password']}", "--skip-ssl", "-e", "SELECT 1"], capture_output=True, text=True)
-            assert plain.returncode != 0, "the database accepted a connection without TLS"
-
         log = workdir / "processes.log"
         # 1. The migration Job, as rendered.
         mig = _run_migration(w, venv, workdir, pki, db, log)
@@ -401,3 +417,44 @@ def _secret_values(server: Server, token: str, secret_id: str) -> dict:
     status, body = http("GET", f"{server.base}/api/v1/secrets/{secret_id}", token=token)
     assert status == 200, f"reading the secret failed: {status} {body}"
     return body["body"]["values"]
+
+
+def _sql_store_workloads():
+    """Workloads whose migration can run here: any edition (the migration module is ZenML OSS code in the Pro image
+    too), with the sql secrets store (the cloud and Vault stores need their services during store initialisation)."""
+    params = []
+    for path in [*STACK_FILES, *FIXTURE_STACK_FILES]:
+        for i, w in enumerate(server_workloads(path)):
+            if w.env_value("ZENML_SECRETS_STORE_TYPE", w.migration_container) == "sql" and \
+                    str(w.env_value("ZENML_STORE_SSL", w.migration_container)).lower() == "true":
+                params.append(pytest.param(path, i, id=f"{stack_name(path)}-{w.workspace}"))
+    return params
+
+
+@pytest.mark.parametrize("path, index", _sql_store_workloads())
+def test_migration_verifies_the_database_certificate(path, index, workdir):
+    """The migration Job against a database whose certificate its mounted CA did not sign: with
+    ZENML_STORE_SSL_VERIFY_SERVER_CERT=True it must refuse to connect; with the right CA it must migrate."""
+    w = server_workloads(path)[index]
+    _require_mariadb()
+    venv = _zenml_venv(_version(w))
+    pki = Pki.create(workdir / "pki")
+    other = Pki.create(workdir / "other-ca")
+    db, setup = _start_database(w, workdir, pki)
+    log = workdir / "processes.log"
+    try:
+        verify = str(w.env_value("ZENML_STORE_SSL_VERIFY_SERVER_CERT", w.migration_container)).lower() == "true"
+        if verify:
+            wrong = _run_migration(w, venv, workdir / "wrong-ca", other, db, log)
+            assert wrong.returncode != 0, (
+                f"{path.name} {w.workspace}: ZENML_STORE_SSL_VERIFY_SERVER_CERT=True, yet the migration connected to a "
+                "database whose certificate no trusted CA signed"
+                + ("" if w.env_value("ZENML_STORE_SSL_CA", w.migration_container) else
+                   " (no ZENML_STORE_SSL_CA is rendered: PyMySQL verifies nothing without an explicit CA)"))
+            assert "CERTIFICATE_VERIFY_FAILED" in wrong.stdout + wrong.stderr or "certificate verify failed" in (
+                wrong.stdout + wrong.stderr), f"failed for another reason:\n{(wrong.stdout + wrong.stderr)[-3000:]}"
+        right = _run_migration(w, venv, workdir / "right-ca", pki, db, log)
+        assert right.returncode == 0, f"migration with the right CA failed:\n{(right.stdout + right.stderr)[-4000:]}"
+        assert "Database migration finished" in right.stdout + right.stderr
+    finally:
+        db.stop()

@@ -260,8 +260,11 @@ def materialize_pod(
                 rewrites.append(f"{name}: {value} -> {new}")
                 value = new
         if name == "ZENML_STORE_URL":
-            parsed = urllib.parse.urlsplit(value)
-            new = urllib.parse.urlunsplit(parsed._replace(netloc=f"127.0.0.1:{db_port}"))
+            # Not urlsplit: a host the offline plan cannot know is "[unknown]", which urlsplit takes for IPv6.
+            scheme, rest = value.split("://", 1)
+            netloc, sep, path = rest.partition("/")
+            userinfo = netloc.rpartition("@")[0]
+            new = f"{scheme}://{userinfo + '@' if userinfo else ''}127.0.0.1:{db_port}{sep}{path}"
             rewrites.append(f"{name}: {value} -> {new}")
             value = new
         env[name] = value
