@@ -106,7 +106,9 @@ def build_workspace(
     if replicas is not None:
         ws["replicas"] = replicas
     db: dict[str, Any] = {}
-    if database != "in-cluster":
+    if database == "managed":
+        db["mode"] = database
+    elif database != "in-cluster":
         db["mode"] = database
         ext: dict[str, Any] = {}
         for key, value in (("host", db_host), ("port", db_port), ("database", db_name), ("username", db_user)):
@@ -121,12 +123,14 @@ def build_workspace(
     if db:
         ws["database"] = db
     if secret_store != "sql":
-        store: dict[str, Any] = {"type": secret_store, "vault": {}}
+        store: dict[str, Any] = {"type": secret_store}
+        if secret_store == "hashicorp":
+            store["vault"] = {}
         if vault_address:
-            store["vault"]["address"] = vault_address
+            store.setdefault("vault", {})["address"] = vault_address
         token = secret_ref(vault_token_secret, "--vault-token-secret")
         if token:
-            store["vault"]["token"] = token
+            store.setdefault("vault", {})["token"] = token
         ws["secretStore"] = store
     if pro_organization_id or pro_workspace_id or enrollment_key_secret:
         pro: dict[str, Any] = {}
@@ -211,14 +215,14 @@ def add(
     host: Optional[str] = typer.Option(None, help="Host name (default: NAME.<domain>)."),
     zenml_version: Optional[str] = typer.Option(None, help="Server version (default: the stack's zenmlVersion)."),
     replicas: Optional[int] = typer.Option(None, min=1, help="Server replicas (default: from the profile)."),
-    database: str = typer.Option("in-cluster", help="in-cluster or external."),
+    database: str = typer.Option("in-cluster", help="in-cluster, external, or managed (RDS/Cloud SQL on aws/gcp targets)."),
     storage_size: Optional[str] = typer.Option(None, help="In-cluster database volume size, e.g. 20Gi."),
     db_host: Optional[str] = typer.Option(None, help="External database host."),
     db_port: Optional[int] = typer.Option(None, help="External database port."),
     db_name: Optional[str] = typer.Option(None, help="External database name."),
     db_user: Optional[str] = typer.Option(None, help="External database user."),
     db_password_secret: Optional[str] = typer.Option(None, help="SECRET:KEY of an existing Kubernetes Secret with the password."),
-    secret_store: str = typer.Option("sql", help="sql or hashicorp."),
+    secret_store: str = typer.Option("sql", help="sql, hashicorp, aws or gcp (cloud stores on their targets)."),
     vault_address: Optional[str] = typer.Option(None, help="Vault address (secret store hashicorp)."),
     vault_token_secret: Optional[str] = typer.Option(None, help="SECRET:KEY holding the Vault token."),
     pro_organization_id: Optional[str] = typer.Option(None, help="Pro organization id (from the control plane)."),
