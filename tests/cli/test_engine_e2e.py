@@ -54,7 +54,10 @@ def project(tmp_path_factory):
         shutil.copy2(ROOT / name, dest / name)
     for name in CLI_DIRS:
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy2(ROOT / "stacks" / "Pulumi.local.yaml", dest / "stacks" / "Pulumi.local.yaml")
+    # A fresh stack gets its own salt: drop one left in the working tree by a `pulumi stack init` there.
+    text = (ROOT / "stacks" / "Pulumi.local.yaml").read_text()
+    kept = [ln for ln in text.splitlines(keepends=True) if not ln.startswith(("encryptionsalt:", "encryptedkey:", "secretsprovider:"))]
+    (dest / "stacks" / "Pulumi.local.yaml").write_text("".join(kept))
     env = {**os.environ, **cli.env, "KUBECONFIG": str(cluster.kubeconfig),
            "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24), "PULUMI_SKIP_UPDATE_CHECK": "true"}
     for key in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE_FILE"):
