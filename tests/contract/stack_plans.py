@@ -29,7 +29,9 @@ FIXTURE_STACK_FILES = sorted((Path(__file__).resolve().parent / "fixtures").glob
 
 
 def stack_name(path: Path) -> str:
-    return path.name[len("Pulumi.") : -len(".yaml")]
+    if path.name.startswith("Pulumi.") and path.name.endswith(".yaml"):
+        return path.name[len("Pulumi.") : -len(".yaml")]
+    return path.stem
 
 
 @functools.lru_cache(maxsize=None)

@@ -458,3 +458,34 @@ def test_migration_verifies_the_database_certificate(path, index, workdir):
         assert "Database migration finished" in right.stdout + right.stderr
     finally:
         db.stop()
+
+
+EXTERNAL_NO_CA = Path(__file__).resolve().parent / "fixtures" / "external-db-no-ca.yaml"
+
+
+def test_external_database_without_ca(workdir):
+    """`verifyServerCertificate: true` (the default) without `caCertificate`: the config must reject it, or the
+    rendered migration must still refuse an unknown server. PyMySQL verifies nothing when no CA file is given."""
+    from stack_config import ConfigError
+
+    from tests.contract import stack_plans
+
+    try:
+        stack_plans.config(EXTERNAL_NO_CA)
+    except ConfigError as exc:
+        assert any("caCertificate" in str(p) for p in exc.problems), exc.problems
+        return
+    w = stack_plans.server_workloads(EXTERNAL_NO_CA)[0]
+    _require_mariadb()
+    venv = _zenml_venv(_version(w))
+    pki, other = Pki.create(workdir / "pki"), Pki.create(workdir / "other-ca")
+    db, _ = _start_database(w, workdir, pki)
+    try:
+        run = _run_migration(w, venv, workdir / "wrong-ca", other, db, workdir / "processes.log")
+        assert run.returncode != 0, (
+            "an external database rendered with ZENML_STORE_SSL_VERIFY_SERVER_CERT=True but no ZENML_STORE_SSL_CA: the "
+            "migration connected to a server whose certificate no trusted CA signed (PyMySQL sets CERT_NONE without a "
+            "CA). Fix: require database.external.caCertificate when verifyServerCertificate is true "
+            "(stack_config/rules.py), or render a CA bundle path in components/external_database.py")
+    finally:
+        db.stop()
