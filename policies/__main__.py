@@ -12,6 +12,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pulumi_policy import PolicyPack  # noqa: E402
 
-from pack import PACK_NAME, build_policies  # noqa: E402
+from zenml_policy_pack import PACK_NAME, build_policies  # noqa: E402
 
 PolicyPack(name=PACK_NAME, policies=build_policies())

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-import pack
+import zenml_policy_pack as pack
 import zenml_rules as rules
 from tests.contract.stack_plans import FIXTURE_STACK_FILES, STACK_FILES, config, plan, stack_name
 
