@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal, Optional
 
+from stack_config.pem import PemCertificates
 from pydantic import Field, field_validator, model_validator
 
 from stack_config.base import Section
@@ -22,7 +23,6 @@ GCP_PROJECT = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
 GCP_REGION = re.compile(r"^[a-z]+-[a-z]+\d$")
 NAME_PREFIX = re.compile(r"^[a-z][-a-z0-9]{0,14}$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-PEM_CERT = "-----BEGIN CERTIFICATE-----"
 
 
 class EksCluster(Section):
@@ -79,7 +79,7 @@ class AwsSettings(Section):
     vpc_cidr: str = Field(description="CIDR of the VPC: databases and private (interface) endpoints live in it.")
     database_subnet_ids: list[str] = Field(description="At least two private subnets in different AZs for RDS.")
     kms_key_arn: Optional[str] = Field(None, description="Customer-managed KMS key for RDS, S3 and the master secrets; default: AWS-managed keys.")
-    rds_ca_certificate: Optional[str] = Field(
+    rds_ca_certificate: Optional[PemCertificates] = Field(
         None, description="PEM bundle of the RDS CA (truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem); servers verify with it."
     )
     shared_database: Optional[ManagedInstance] = Field(None, description="The instance used by workspaces with database.managed.instance shared.")
@@ -114,13 +114,6 @@ class AwsSettings(Section):
     def _subnets(cls, v: list[str]) -> list[str]:
         if len(v) < 2:
             raise ValueError("RDS needs at least two subnets in different availability zones")
-        return v
-
-    @field_validator("rds_ca_certificate")
-    @classmethod
-    def _pem(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and PEM_CERT not in v:
-            raise ValueError("must be a PEM certificate bundle")
         return v
 
     @property

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from stack_config.base import Section
 from stack_config.cloud import ArtifactStoreSettings, AwsSettings, GcpSecretStore, GcpSettings, ManagedDatabase
+from stack_config.pem import PemCertificates
 from stack_config.profiles import PROFILES, Profile, ProfileDefaults
 from stack_config.secrets import SecretInput, SecureOnly
 
@@ -107,11 +108,11 @@ class CertManagerTls(Section):
 
 class ProvidedTls(Section):
     secret_name: str = Field(description="Existing kubernetes.io/tls Secret, present in every namespace that has an Ingress.")
-    ca_certificate: Optional[str] = Field(None, description="PEM of the CA that signed it, trusted by the servers.")
+    ca_certificate: Optional[PemCertificates] = Field(None, description="PEM of the CA that signed it, trusted by the servers.")
 
 
 class InternalCaTls(Section):
-    ca_certificate: Optional[str] = Field(None, description="PEM of an existing CA; default: a new CA is created.")
+    ca_certificate: Optional[PemCertificates] = Field(None, description="PEM of an existing CA; default: a new CA is created.")
     ca_private_key: Optional[SecureOnly] = None
     organization: str = "zenml-platform"
     ca_validity_hours: int = Field(87600, ge=24)
@@ -231,7 +232,7 @@ class ExternalDatabase(Section):
     database: str
     username: str
     password: SecretInput
-    ca_certificate: Optional[str] = Field(None, description="PEM of the CA of the database's TLS certificate.")
+    ca_certificate: Optional[PemCertificates] = Field(None, description="PEM of the CA of the database's TLS certificate.")
     verify_server_certificate: bool = True
 
 

@@ -17,6 +17,8 @@ from planning.run import PlanResult, run_program  # noqa: E402
 from stack_config import load_from_mapping  # noqa: E402
 
 NS = "zenml-platform"
+# A real (self-signed, generated for the tests) CA certificate, for fields that validate PEM structure.
+EXAMPLE_CA = (ROOT / "tests" / "data" / "example-ca.pem").read_text()
 
 LOCAL_MIN: dict[str, Any] = {
     "scenario": "airgapped",

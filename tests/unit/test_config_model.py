@@ -233,3 +233,13 @@ def test_runtime_loader_rejects_a_plain_secret(tmp_path, monkeypatch):
         runtime_config.set_all_config({}, [])
     assert "registryMirror.pullSecret" in str(info.value)
     assert "plain-dockerconfig" not in str(info.value)
+
+
+def test_placeholder_certificates_are_rejected():
+    ws = {"name": "a", "database": {"mode": "external", "external": {
+        "host": "db.corp", "database": "z", "username": "z", "password": {"secretKeyRef": {"name": "db", "key": "pw"}},
+        "caCertificate": "-----BEGIN CERTIFICATE-----\nREPLACE-WITH-YOUR-CA\n-----END CERTIFICATE-----\n"}}}
+    found = problems(with_(workspaces=[ws]))
+    assert "not valid base64" in found["workspaces[0].database.external.caCertificate"]
+    found = problems(with_(tls={"mode": "provided", "provided": {"secretName": "t", "caCertificate": "not a pem"}}))
+    assert "PEM certificates" in found["tls.provided.caCertificate"]
