@@ -281,6 +281,8 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
             spec={
                 "schedule": settings.backup.schedule or defaults.backup_schedule,
                 "concurrencyPolicy": "Forbid",
+                # A run missed by more than 10 minutes (controller down) is skipped, not started late in a burst.
+                "startingDeadlineSeconds": 600,
                 "successfulJobsHistoryLimit": 3,
                 "failedJobsHistoryLimit": 3,
                 "jobTemplate": {

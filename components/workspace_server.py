@@ -222,7 +222,8 @@ class WorkspaceServer(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata={"name": "zenml-server", "namespace": a.namespace, "labels": meta},
             spec={
-                "replicas": a.replicas,
+                # With an autoscaler the HPA owns the replica count: declaring it here would reset it on each up.
+                **({} if a.replicas > 1 else {"replicas": a.replicas}),
                 "revisionHistoryLimit": 5,
                 "selector": {"matchLabels": match},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},

@@ -8,7 +8,7 @@ import pytest
 
 from planning.render import kubernetes_objects
 from stack_config.secrets import SECRET_PLACEHOLDER
-from tests.conftest import PRO_WORKSPACE, config, plan
+from tests.conftest import EXAMPLE_CA, PRO_WORKSPACE, config, plan
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
@@ -179,7 +179,7 @@ def test_production_profile_protects_and_retains_data(preview):
     assert key.protect and key.retain_on_delete
     # More than one replica: autoscaler and disruption budget.
     dep, _ = server(result)
-    assert dep.inputs["spec"]["replicas"] == 2
+    assert "replicas" not in dep.inputs["spec"]  # the HPA owns the count
     [pdb] = result.of_type("kubernetes:policy/v1:PodDisruptionBudget")
     assert pdb.inputs["spec"]["minAvailable"] == 1
     [hpa] = result.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
@@ -188,6 +188,8 @@ def test_production_profile_protects_and_retains_data(preview):
 
 def test_single_replica_has_no_hpa_or_pdb():
     result = plan(config())
+    dep, _ = server(result)
+    assert dep.inputs["spec"]["replicas"] == 1
     assert result.of_type("kubernetes:policy/v1:PodDisruptionBudget") == []
     assert result.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler") == []
 
@@ -251,7 +253,7 @@ def test_vault_secret_store_env(preview):
 
 def test_external_database(preview):
     ws = {"name": "alpha", "database": {"mode": "external", "external": {
-        "host": "10.1.2.3", "database": "zenml_alpha", "username": "alpha", "caCertificate": "-----BEGIN CERTIFICATE-----x",
+        "host": "10.1.2.3", "database": "zenml_alpha", "username": "alpha", "caCertificate": EXAMPLE_CA,
         "password": {"secretKeyRef": {"name": "db-alpha", "key": "password"}}}}}
     result = plan(config(workspaces=[ws]), preview)
     assert result.of_type(STATEFULSET) == []
