@@ -242,7 +242,7 @@ def _run_migration(w, venv: Path, work: Path, pki: Pki, db: MariaDB, log: Path) 
     pod = materialize_pod(w.job["spec"]["template"]["spec"], w.migration_container, work / "migration", pki, db.port,
                           w.objects, w.namespace)
     (work / "rewrites-migration.txt").write_text("\n".join(pod.rewrites) + "\n")
-    run = subprocess.run(as_user(pod, w.migration_container["command"]), env=process_env(pod, venv, work / "migration"),
+    run = subprocess.run(as_user(pod, w.migration_container["command"], venv), env=process_env(pod, venv, work / "migration"),
                          cwd=work, capture_output=True, text=True, timeout=900)
     with open(log, "a") as f:
         f.write(run.stdout + run.stderr)
@@ -332,7 +332,7 @@ def test_server_runs_as_rendered(path, index, workdir):
         cmd, cmd_rewrites = server_command(w.server_container["command"], port)
         (workdir / "rewrites-server.txt").write_text("\n".join(pod.rewrites + cmd_rewrites) + "\n")
         env = process_env(pod, venv, workdir / "server")
-        server = Server(as_user(pod, cmd), env, port, workdir / "server.log", cwd=workdir)
+        server = Server(as_user(pod, cmd, venv), env, port, workdir / "server.log", cwd=workdir)
         servers.append(server)
         server.start()
 
@@ -380,7 +380,7 @@ def test_server_runs_as_rendered(path, index, workdir):
         server.stop()
         mig = _run_migration(w, venv, workdir, pki, db, log)
         assert mig.returncode == 0, f"second migration run failed:\n{(mig.stdout + mig.stderr)[-5000:]}"
-        server2 = Server(as_user(pod, cmd), env, port, workdir / "server.log", cwd=workdir)
+        server2 = Server(as_user(pod, cmd, venv), env, port, workdir / "server.log", cwd=workdir)
         servers.append(server2)
         server2.start()
         status, me = http("GET", f"{server2.base}/api/v1/current-user", token=token)

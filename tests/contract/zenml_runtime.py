@@ -293,8 +293,25 @@ def process_env(pod: LocalPod, venv: Path, workdir: Path) -> dict[str, str]:
     return {**base, **pod.env}
 
 
-def as_user(pod: LocalPod, command: list[str]) -> list[str]:
-    if os.geteuid() != 0:
+_RUNS_AS: dict[tuple[int, int, str], bool] = {}
+
+
+def _can_run_as(uid: int, gid: int, python: str) -> bool:
+    key = (uid, gid, python)
+    if key not in _RUNS_AS:
+        probe = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", python, "-c",
+                                "import zenml"], capture_output=True)
+        _RUNS_AS[key] = probe.returncode == 0
+    return _RUNS_AS[key]
+
+
+def as_user(pod: LocalPod, command: list[str], venv: Optional[Path] = None) -> list[str]:
+    """Run as the pod's uid/gid when the harness can (root, and a ZenML venv that uid can read); else as is, and
+    say so in the rewrites (the read-only-filesystem emulation is then weaker)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return command
+    if venv is not None and not _can_run_as(pod.uid, pod.gid, str(venv / "bin" / "python")):
+        pod.rewrites.append(f"runs as uid {os.geteuid()}: uid {pod.uid} cannot read {venv} (see contract-env.sh)")
         return command
     return ["setpriv", f"--reuid={pod.uid}", f"--regid={pod.gid}", "--clear-groups", "--inh-caps=-all", *command]
 

@@ -69,7 +69,7 @@ EXCEPTIONS: list[Exception_] = [
         ("Deployment",),
         "One server replica is the dev and small profiles' choice (stack files say so); the production profile "
         "runs at least two replicas with a PodDisruptionBudget and an HPA.",
-        lambda obj: obj["spec"].get("replicas", 1) == 1,
+        lambda obj: obj["spec"].get("replicas") == 1,
     ),
     Exception_(
         "networkpolicy-targets-pod",
