@@ -195,7 +195,15 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
                 },
                 "volumeClaimTemplates": [{"metadata": {"name": "data", "labels": meta_labels}, "spec": claim_spec}],
             },
-            opts=ctx.stateful_opts(self, depends_on=[self.credentials]),
+            # Claim templates are immutable: a changed template (e.g. a larger volume) replaces the StatefulSet; the
+            # claim and its data stay (Retain policy) and keep their size until the claim itself is expanded.
+            # In production the StatefulSet is protected, so such an up stops with a clear message instead.
+            opts=ctx.stateful_opts(
+                self,
+                depends_on=[self.credentials],
+                replace_on_changes=["spec.volumeClaimTemplates"],
+                delete_before_replace=True,
+            ),
         )
 
         if ctx.network_policies:

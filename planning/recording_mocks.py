@@ -63,6 +63,7 @@ class Registration:
     secret_outputs: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()
     delete_before_replace: bool = False
+    replace_on_changes: tuple[str, ...] = ()
 
 
 class RecordingMonitor(MockMonitor):
@@ -100,6 +101,7 @@ class RecordingMonitor(MockMonitor):
                     secret_outputs=tuple(request.additionalSecretOutputs),
                     dependencies=tuple(request.dependencies),
                     delete_before_replace=bool(request.deleteBeforeReplace),
+                    replace_on_changes=tuple(request.replaceOnChanges),
                 )
             )
         return response

@@ -29,7 +29,8 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
             add("tls.certManager.acme", "an air-gapped stack cannot use an ACME issuer; use internal-ca, provided, or a private issuer")
         if cfg.control_plane.enabled and cfg.control_plane.chart.archive is None:
             mirror = cfg.registry_mirror.registry if cfg.registry_mirror else None
-            if not (mirror and mirror.split("/")[0] in cfg.control_plane.chart.repository):
+            repo_host = cfg.control_plane.chart.repository.split("://", 1)[-1].split("/")[0]
+            if not (mirror and repo_host == mirror.split("/")[0]):
                 add(
                     "controlPlane.chart.archive",
                     "an air-gapped stack cannot pull the chart from "

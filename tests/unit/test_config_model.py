@@ -120,6 +120,9 @@ def test_airgapped_control_plane_chart_must_be_local_or_mirrored():
     ws = copy.deepcopy(PRO_WORKSPACE)
     found = problems(with_(workspaces=[ws], controlPlane={"enabled": True}))
     assert "controlPlane.chart.archive" in found
+    # The chart's registry host must be the mirror's, not merely contain it.
+    found = problems(with_(workspaces=[ws], registryMirror={"registry": "r"}, controlPlane={"enabled": True}))
+    assert "controlPlane.chart.archive" in found
     ok = config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"repository": "oci://registry.corp.internal:5000/zenml/zenml-pro"}})
     assert ok.control_plane.enabled
 

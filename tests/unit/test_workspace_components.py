@@ -146,6 +146,8 @@ def test_mysql_statefulset(preview):
     c = spec["template"]["spec"]["containers"][0]
     assert c["image"] == "registry.corp.internal:5000/mysql:8.4.3"
     assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    # Immutable claim templates: a resize replaces the StatefulSet instead of failing the preview.
+    assert sts.replace_on_changes == ("spec.volumeClaimTemplates",) and sts.delete_before_replace
     assert spec["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "10Gi"
     assert c["securityContext"]["runAsNonRoot"] and not c["securityContext"]["allowPrivilegeEscalation"]
     env = env_of(c)
