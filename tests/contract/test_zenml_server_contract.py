@@ -338,6 +338,10 @@ def test_server_runs_as_rendered(path, index, workdir):
 
         status, body = http("GET", f"{server.base}/health")
         assert status == 200 and str(body).lower() == "ok", (status, body)
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):  # every rendered probe, on the real server
+            path_ = w.server_container[probe]["httpGet"]["path"]
+            status, body = http("GET", f"{server.base}{path_}")
+            assert status == 200, f"{probe} {path_} answers {status} on the real server"
         status, info = http("GET", f"{server.base}/api/v1/info")
         assert status == 200, info
         assert info["version"] == version
@@ -489,3 +493,21 @@ def test_external_database_without_ca(workdir):
             "(stack_config/rules.py), or render a CA bundle path in components/external_database.py")
     finally:
         db.stop()
+
+
+@pytest.mark.parametrize("path, index", _workload_params([*STACK_FILES, *FIXTURE_STACK_FILES]))
+def test_ports_and_probes_agree_with_the_command(path, index):
+    """The port uvicorn is told to listen on is the one the probes, the container port and the Service target."""
+    w = server_workloads(path)[index]
+    c = w.server_container
+    cmd = c["command"]
+    assert "--port" in cmd, "the server command must name its port"
+    port = int(cmd[cmd.index("--port") + 1])
+    assert cmd[cmd.index("--host") + 1] == "0.0.0.0", "uvicorn must listen on all pod addresses for probes and Service"
+    assert [int(p["containerPort"]) for p in c["ports"]] == [port]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert int(c[probe]["httpGet"]["port"]) == port, probe
+    services = [s for s in w.in_namespace("Service") if s["spec"].get("selector", {}).get("app.kubernetes.io/name") == "zenml-server"]
+    assert services, "no Service selects the server"
+    for svc in services:
+        assert {int(p["targetPort"]) for p in svc["spec"]["ports"]} == {port}
