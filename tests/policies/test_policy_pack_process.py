@@ -132,3 +132,22 @@ def test_pack_blocks_a_runner_namespace_without_policies(analyzer):
     ]))
     assert any(d.policyName == "zenml-runner-namespace-isolated" and d.enforcementLevel == analyzer_pb2.MANDATORY
                for d in stack.diagnostics), list(stack.diagnostics)
+
+
+def test_pack_checks_known_chart_values(analyzer):
+    """At `up` the engine sends a Release's values unwrapped (they are secret: additionalSecretOutputs=values)."""
+    _configure(analyzer, {"zenml-images-from-mirror": {"mirror": "registry.corp.internal:5000"}})
+    values = {"zenml": {"image": {"api": {"repository": "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-api"}},
+                        "ingress": {"enabled": True, "tls": {"enabled": False}},
+                        "database": {"external": {"password": "generated"}}},
+              "podSecurityContext": {"runAsNonRoot": True}, "securityContext": {"allowPrivilegeEscalation": False}}
+    request = analyzer_pb2.AnalyzeRequest(
+        type="kubernetes:helm.sh/v3:Release", properties=_struct({"chart": "charts/zenml-pro.tgz", "values": values}),
+        urn="urn:pulumi:s::p::kubernetes:helm.sh/v3:Release::cp", name="cp",
+        options=analyzer_pb2.AnalyzerResourceOptions(additionalSecretOutputs=["values"]))
+    found = {d.policyName for d in analyzer.Analyze(request).diagnostics if d.enforcementLevel == analyzer_pb2.MANDATORY}
+    assert {"zenml-container-limits", "zenml-ingress-tls", "zenml-images-from-mirror"} <= found, found
+    assert "zenml-no-plaintext-secrets" not in found  # the values are marked secret
+    request.options.CopyFrom(analyzer_pb2.AnalyzerResourceOptions())
+    found = {d.policyName for d in analyzer.Analyze(request).diagnostics}
+    assert "zenml-no-plaintext-secrets" in found  # the same values, not marked secret
