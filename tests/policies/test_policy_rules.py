@@ -23,11 +23,10 @@ def resources(path, preview=False) -> list[rules.Resource]:
 
 
 def policy_config(path) -> dict:
-    """What the CLI passes as --policy-pack-config: the mirror of an air-gapped stack."""
-    cfg = config(path)
-    if cfg.scenario.value == "airgapped" and cfg.registry_mirror is not None:
-        return {"zenml-images-from-mirror": {"mirror": cfg.registry_mirror.registry}}
-    return {}
+    """What the CLI passes as --policy-pack-config (policies/stack_policy_config.py)."""
+    from stack_policy_config import policy_config as for_stack
+
+    return for_stack(config(path))
 
 
 @pytest.mark.parametrize("preview", [False, True], ids=["update", "preview"])
