@@ -15,7 +15,7 @@ import typer
 
 from cli_app.common import EXIT_FAILED, ROOT, FileOpt, JsonOpt, StackOpt, emit_json
 
-PLUGINS = {"kubernetes": "4.32.0", "random": "4.21.1", "tls": "5.5.1"}
+PLUGINS = {"kubernetes": "4.25.0", "random": "4.21.1", "tls": "5.5.1"}
 
 
 @dataclass

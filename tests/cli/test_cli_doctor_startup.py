@@ -50,7 +50,7 @@ def test_pulumi_cli_checks(tmp_path):
 
 def test_plugin_checks_from_plugin_ls_json():
     listing = [
-        {"name": "kubernetes", "kind": "resource", "version": "4.32.0"},
+        {"name": "kubernetes", "kind": "resource", "version": "4.25.0"},
         {"name": "random", "kind": "resource", "version": "4.20.0"},
         {"name": "python", "kind": "language", "version": "3.259.0"},
     ]
