@@ -81,7 +81,7 @@ EXCEPTIONS: list[Exception_] = [
     ),
 ]
 
-# Findings that are defects: the component must change. The test fails until it does.
+# Findings that are defects (fixed in fa10f67): the test fails, with the fix, if one comes back.
 FIX_REQUESTED: dict[str, str] = {
     "cronjob-has-deadline": (
         "components/in_cluster_database.py `_backup`: add `\"startingDeadlineSeconds\": 3600` to the CronJob spec. "
