@@ -139,16 +139,19 @@ class WorkspaceServer(pulumi.ComponentResource):
         ]
         if a.trusted_ca_pem is not None:
             common_env.append(env_value("REQUESTS_CA_BUNDLE", f"{TRUST_DIR}/ca.crt"))
-        server_env = [
+        # Who the server is: shared by the server and the migration Job. ZENML_SERVER=true makes the migration
+        # initialise the database as this server (no auto-activation, no passwordless default admin), which
+        # it otherwise does when it runs as a client.
+        identity_env = [
             *common_env,
-            env_value("DISABLE_DATABASE_MIGRATION", "True"),
-            env_value("ZENML_SERVER_URL", a.server_url),
+            env_value("ZENML_SERVER", "true"),
+            env_value("ZENML_SERVER_SERVER_URL", a.server_url),
             env_value("ZENML_SERVER_DEPLOYMENT_TYPE", "cloud" if a.pro else "kubernetes"),
             env_secret("ZENML_SERVER_JWT_SECRET_KEY", self.jwt_secret.metadata.name, "jwt-secret-key"),
         ]
         if a.pro is not None:
             p = a.pro
-            server_env += [
+            identity_env += [
                 env_value("ZENML_SERVER_PRO_API_URL", p.api_url),
                 env_value("ZENML_SERVER_PRO_DASHBOARD_URL", p.dashboard_url),
                 env_value("ZENML_SERVER_PRO_ORGANIZATION_ID", p.organization_id),
@@ -158,10 +161,10 @@ class WorkspaceServer(pulumi.ComponentResource):
                 env_secret("ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET", p.enrollment_key_secret, p.enrollment_key_key),
             ]
             if p.organization_name:
-                server_env.append(env_value("ZENML_SERVER_PRO_ORGANIZATION_NAME", p.organization_name))
-        server_env += a.workload_manager_env
-        server_env += [env_value(k, v) for k, v in sorted(a.env.items())]
-        server_env += a.secret_env
+                identity_env.append(env_value("ZENML_SERVER_PRO_ORGANIZATION_NAME", p.organization_name))
+        identity_env += [env_value(k, v) for k, v in sorted(a.env.items())]
+        identity_env += a.secret_env
+        server_env = [*identity_env, env_value("DISABLE_DATABASE_MIGRATION", "True"), *a.workload_manager_env]
 
         pod_common = {
             "serviceAccountName": self.service_account.metadata.name,
@@ -177,7 +180,7 @@ class WorkspaceServer(pulumi.ComponentResource):
         # The Job's name carries the version and image, so a version change creates a new Job and migrates again.
         digest = hashlib.sha256(a.image.encode()).hexdigest()[:6]
         job_name = f"zenml-migrate-{a.version.replace('.', '-')}-{digest}"[:63].rstrip("-")
-        migration_env = [*common_env, env_value("ZENML_STORE_BACKUP_STRATEGY", a.migration_backup_strategy)]
+        migration_env = [*identity_env, env_value("ZENML_STORE_BACKUP_STRATEGY", a.migration_backup_strategy)]
         if a.migration_backup_strategy == "database":
             migration_env.append(env_value("ZENML_STORE_BACKUP_DATABASE", f"{db.database}_backup"))
         self.migration = k8s.batch.v1.Job(

@@ -55,7 +55,8 @@ def test_server_deployment_contract(preview):
     assert {t["topologyKey"] for t in pod["topologySpreadConstraints"]} == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
     env = env_of(c)
     assert env["DISABLE_DATABASE_MIGRATION"]["value"] == "True"
-    assert env["ZENML_SERVER_URL"]["value"] == "https://alpha.zenml.example.com"
+    assert env["ZENML_SERVER_SERVER_URL"]["value"] == "https://alpha.zenml.example.com"  # ServerConfiguration.server_url
+    assert env["ZENML_SERVER"]["value"] == "true"
     assert env["ZENML_SERVER_DEPLOYMENT_TYPE"]["value"] == "kubernetes"
     assert env["ZENML_STORE_URL"]["value"].startswith("mysql://alpha-mysql.zenml-alpha.svc.cluster.local:3306/zenml") or preview
     assert "@" not in str(env["ZENML_STORE_URL"].get("value", ""))  # credentials never in the URL
@@ -81,6 +82,12 @@ def test_migration_job_runs_before_the_server_and_is_named_after_the_version(pre
     assert job.urn in dep.dependencies
     assert job.delete_before_replace
     assert "DISABLE_DATABASE_MIGRATION" not in env_of(jc)
+    # The migration initialises the database as this server, never as a client (which would auto-activate
+    # the server with a passwordless default admin).
+    jenv = env_of(jc)
+    assert jenv["ZENML_SERVER"]["value"] == "true"
+    assert jenv["ZENML_SERVER_SERVER_URL"] == env_of(c)["ZENML_SERVER_SERVER_URL"]
+    assert jenv["ZENML_SERVER_JWT_SECRET_KEY"] == env_of(c)["ZENML_SERVER_JWT_SECRET_KEY"]
     assert env_of(jc)["ZENML_STORE_BACKUP_STRATEGY"]["value"] == "in-memory"
     # Same image as the server it migrates for.
     assert jc["image"] == c["image"]
@@ -221,7 +228,7 @@ def test_tls_disabled_is_explicit_and_serves_http():
     [ing] = result.of_type("kubernetes:networking.k8s.io/v1:Ingress")
     assert ing.inputs["spec"].get("tls") in ([], None)
     _, c = server(result)
-    assert env_of(c)["ZENML_SERVER_URL"]["value"] == "http://alpha.zenml.example.com"
+    assert env_of(c)["ZENML_SERVER_SERVER_URL"]["value"] == "http://alpha.zenml.example.com"
 
 
 def test_registry_mirror_rewrites_every_image_and_adds_pull_secrets(preview):
