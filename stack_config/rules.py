@@ -91,6 +91,14 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
             add(f"{path}.runner.enabled", "the workload manager that runs pipelines from the UI needs a Pro workspace")
         if ws.max_replicas is not None and ws.max_replicas < (ws.replicas or cfg.defaults.server_replicas):
             add(f"{path}.maxReplicas", "must be at least replicas")
+        ext = ws.database.external if ws.database.mode is DatabaseMode.external else None
+        if ext is not None and ext.verify_server_certificate and not ext.ca_certificate:
+            # Without a CA the MySQL client does not verify at all (PyMySQL falls back to CERT_NONE).
+            add(
+                f"{path}.database.external.caCertificate",
+                "give the database's CA certificate: without it the server's certificate is not verified "
+                "(or set verifyServerCertificate: false to accept that explicitly)",
+            )
         if ws.database.mode is DatabaseMode.external and cfg.scenario is Scenario.airgapped:
             ext = ws.database.external
             if ext is not None and not ext.verify_server_certificate and cfg.profile.value == "production":

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.conftest import EXAMPLE_CA
 from typer.testing import CliRunner
 
 from cli_app.main import app
@@ -96,7 +98,8 @@ def test_residency_follows_the_config(tmp_path):
         "zenml-platform:workspaces": [{
             "name": "a", "pro": {**PRO, "enrollmentKey": {"secretKeyRef": {"name": "e", "key": "a"}}},
             "database": {"mode": "external", "external": {"host": "db.corp", "database": "zenml", "username": "z",
-                                                          "password": {"secretKeyRef": {"name": "db", "key": "pw"}}}},
+                                                          "password": {"secretKeyRef": {"name": "db", "key": "pw"}},
+                                                          "caCertificate": EXAMPLE_CA}},
             "secretStore": {"type": "hashicorp", "vault": {"address": "https://vault.corp:8200",
                                                             "token": {"secretKeyRef": {"name": "v", "key": "t"}}}},
         }],

@@ -246,3 +246,11 @@ def test_placeholder_certificates_are_rejected():
     assert "not valid base64" in found["workspaces[0].database.external.caCertificate"]
     found = problems(with_(tls={"mode": "provided", "provided": {"secretName": "t", "caCertificate": "not a pem"}}))
     assert "PEM certificates" in found["tls.provided.caCertificate"]
+
+
+def test_verified_external_database_needs_its_ca():
+    ext = {"host": "db.corp", "database": "z", "username": "z", "password": {"secretKeyRef": {"name": "db", "key": "pw"}}}
+    found = problems(with_(workspaces=[{"name": "a", "database": {"mode": "external", "external": ext}}]))
+    assert "not verified" in found["workspaces[0].database.external.caCertificate"]
+    cfg = config(workspaces=[{"name": "a", "database": {"mode": "external", "external": {**ext, "verifyServerCertificate": False}}}])
+    assert not cfg.workspaces[0].database.external.verify_server_certificate
