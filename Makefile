@@ -1,7 +1,7 @@
 # Entry points. The README's two commands are `make deploy-local` and `make test`.
 PY := .venv/bin/python
 
-.PHONY: venv deploy-local test unit contract e2e toolchain cluster-up cluster-down cluster-status schema plan-examples benchmark
+.PHONY: venv test-env deploy-local test unit contract e2e toolchain cluster-up cluster-down cluster-status schema plan-examples benchmark
 
 venv:
 	@scripts/bootstrap.sh
@@ -13,11 +13,15 @@ deploy-local:
 ## Every test: unit (mocks), contract (real ZenML server + MariaDB), e2e (real engine + local cluster).
 test: unit contract e2e
 
-unit: venv
+## MariaDB, zenml[server] venvs per deployed version, kube-score: what contract and security tests run against.
+test-env: venv
+	bash tests/contract/contract-env.sh
+
+unit: test-env
 	$(PY) -m pytest tests
 
-contract: venv
-	tests/contract/run.sh
+contract: test-env
+	$(PY) -m pytest -m contract -p no:cacheprovider tests
 
 e2e: venv toolchain
 	$(PY) -m pytest -m e2e -p no:cacheprovider tests
