@@ -2,7 +2,7 @@
 
 Resolution order, each step explained in errors so a user can fix it in one go:
 - CLI: `ZENML_PLATFORM_PULUMI`, then `pulumi` on PATH, then the project's toolchain cache (`toolchain/env.sh`).
-- Backend: `--backend`, then `PULUMI_BACKEND_URL`, then `file://<project>/.pulumi-state` (git-ignored).
+- Backend: `--backend`, then `PULUMI_BACKEND_URL`, then the backend of `pulumi login`, then `file://<project>/.pulumi-state` (git-ignored).
 - Passphrase: `PULUMI_CONFIG_PASSPHRASE` or `PULUMI_CONFIG_PASSPHRASE_FILE`; required when the stack file holds secrets.
 `pulumi.automation` is imported only inside `open_stack`, so this module loads fast.
 """
@@ -10,6 +10,7 @@ Resolution order, each step explained in errors so a user can fix it in one go:
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shlex
 import shutil
@@ -121,7 +122,20 @@ def backend_url(flag: Optional[str], environ: Optional[Mapping[str, str]] = None
         return flag, "--backend"
     if environ.get("PULUMI_BACKEND_URL"):
         return environ["PULUMI_BACKEND_URL"], "PULUMI_BACKEND_URL"
+    current = logged_in_backend(environ)
+    if current:
+        return current, "pulumi login"
     return f"file://{state_dir}", "default"
+
+
+def logged_in_backend(environ: Mapping[str, str]) -> Optional[str]:
+    """The backend of `pulumi login` (credentials.json `current` in PULUMI_HOME), if the user logged in anywhere."""
+    home = Path(environ.get("PULUMI_HOME") or Path(environ.get("HOME", str(Path.home()))) / ".pulumi")
+    try:
+        current = json.loads((home / "credentials.json").read_text()).get("current")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return current or None
 
 
 def stack_file_secrets(doc: Mapping[str, Any]) -> list[str]:

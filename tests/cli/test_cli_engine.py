@@ -86,8 +86,20 @@ def test_no_pulumi_anywhere(tmp_path, monkeypatch):
 def test_backend_selection(tmp_path):
     assert engine.backend_url("s3://b", {"PULUMI_BACKEND_URL": "file:///x"}) == ("s3://b", "--backend")
     assert engine.backend_url(None, {"PULUMI_BACKEND_URL": "file:///x"}) == ("file:///x", "PULUMI_BACKEND_URL")
-    assert engine.backend_url(None, {}, state_dir=tmp_path / "st") == (f"file://{tmp_path}/st", "default")
-    assert engine.backend_url(None, {})[0] == f"file://{engine.ROOT}/.pulumi-state"
+    nobody = {"PULUMI_HOME": str(tmp_path / "no-login")}
+    assert engine.backend_url(None, nobody, state_dir=tmp_path / "st") == (f"file://{tmp_path}/st", "default")
+    assert engine.backend_url(None, nobody)[0] == f"file://{engine.ROOT}/.pulumi-state"
+
+
+def test_backend_follows_pulumi_login(tmp_path):
+    home = tmp_path / "pulumi-home"
+    home.mkdir()
+    (home / "credentials.json").write_text('{"current": "s3://team-state", "accounts": {}}')
+    env = {"PULUMI_HOME": str(home)}
+    assert engine.backend_url(None, env) == ("s3://team-state", "pulumi login")
+    assert engine.backend_url(None, {**env, "PULUMI_BACKEND_URL": "file:///x"})[1] == "PULUMI_BACKEND_URL"
+    (home / "credentials.json").write_text("not json")
+    assert engine.backend_url(None, env)[1] == "default"
 
 
 SECRET_STACK = "config:\n  zenml-platform:workspaces:\n    - name: a\n      secretEnv:\n        TOKEN:\n          secure: v1:abc\n"
