@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 from uuid import UUID
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from stack_config.base import Section
 from stack_config.cloud import ArtifactStoreSettings, AwsSettings, GcpSecretStore, GcpSettings, ManagedDatabase
@@ -26,6 +26,27 @@ ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 VERSION = re.compile(r"^\d+\.\d+\.\d+([.-][0-9A-Za-z.]+)?$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$")
 SECRET_LIKE_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY|CREDENTIALS?)$")
+
+
+def _matching(pattern: "re.Pattern[str]", message: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
+def _https(value: str) -> str:
+    if not value.startswith("https://"):
+        raise ValueError("must be an https:// URL")
+    return value.rstrip("/")
+
+
+HostName = Annotated[str, _matching(HOSTNAME, "must be a fully qualified lower-case host name")]
+DomainName = Annotated[str, _matching(HOSTNAME, "must be a lower-case DNS name with at least two labels, e.g. zenml.example.com")]
+ReleaseVersion = Annotated[str, _matching(VERSION, "must be a release version such as 0.98.0")]
+HttpsUrl = Annotated[str, AfterValidator(_https)]
 
 
 class Scenario(str, Enum):
@@ -166,16 +187,9 @@ class Images(Section):
 
 
 class OidcSettings(Section):
-    discovery_url: str = Field(description="OIDC configuration endpoint (.../.well-known/openid-configuration).")
+    discovery_url: HttpsUrl = Field(description="OIDC configuration endpoint (.../.well-known/openid-configuration).")
     client_id: str
     client_secret: SecureOnly
-
-    @field_validator("discovery_url")
-    @classmethod
-    def _https(cls, v: str) -> str:
-        if not v.startswith("https://"):
-            raise ValueError("must be an https:// URL")
-        return v
 
 
 class PasswordAuth(Section):
@@ -358,8 +372,8 @@ class WorkspaceIngress(Section):
 class Workspace(Section):
     name: str = Field(description="DNS label; names the namespace, host and database.")
     edition: Optional[Edition] = Field(None, description="Default: pro when a control plane exists, else oss.")
-    zenml_version: Optional[str] = None
-    host: Optional[str] = Field(None, description="Default: <name>.<domain>.")
+    zenml_version: Optional[ReleaseVersion] = None
+    host: Optional[HostName] = Field(None, description="Default: <name>.<domain>.")
     replicas: Optional[int] = Field(None, ge=1, le=50)
     max_replicas: Optional[int] = Field(None, ge=1, le=100)
     resources: ResourcesSpec = ResourcesSpec()
@@ -405,20 +419,6 @@ class Workspace(Section):
                 raise ValueError(f"{key!r} is not an environment variable name")
         return v
 
-    @field_validator("host")
-    @classmethod
-    def _host(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and not HOSTNAME.match(v):
-            raise ValueError("must be a fully qualified lower-case host name")
-        return v
-
-    @field_validator("zenml_version")
-    @classmethod
-    def _version(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and not VERSION.match(v):
-            raise ValueError("must be a release version such as 0.98.0")
-        return v
-
 
 class ControlPlaneChart(Section):
     repository: str = "oci://public.ecr.aws/zenml/zenml-pro"
@@ -427,20 +427,13 @@ class ControlPlaneChart(Section):
 
 
 class ExternalControlPlane(Section):
-    api_url: str = "https://cloudapi.zenml.io"
-    dashboard_url: str = "https://cloud.zenml.io"
-
-    @field_validator("api_url", "dashboard_url")
-    @classmethod
-    def _https(cls, v: str) -> str:
-        if not v.startswith("https://"):
-            raise ValueError("must be an https:// URL")
-        return v.rstrip("/")
+    api_url: HttpsUrl = "https://cloudapi.zenml.io"
+    dashboard_url: HttpsUrl = "https://cloud.zenml.io"
 
 
 class ControlPlane(Section):
     enabled: bool = Field(False, description="Deploy the Pro control plane in this stack.")
-    host: Optional[str] = Field(None, description="Default: zenml.<domain>.")
+    host: Optional[HostName] = Field(None, description="Default: zenml.<domain>.")
     version: str = Field("0.13.0", description="Control plane image tag.")
     chart: ControlPlaneChart = ControlPlaneChart()
     database: DatabaseSettings = DatabaseSettings()
@@ -448,13 +441,6 @@ class ControlPlane(Section):
     resources: ResourcesSpec = ResourcesSpec()
     values: dict = Field(default_factory=dict, description="Extra chart values, merged last. Never put secrets here.")
     external: ExternalControlPlane = ExternalControlPlane()
-
-    @field_validator("host")
-    @classmethod
-    def _host(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and not HOSTNAME.match(v):
-            raise ValueError("must be a fully qualified lower-case host name")
-        return v
 
 
 class NetworkPolicySettings(Section):
@@ -468,8 +454,8 @@ class StackConfig(Section):
     scenario: Scenario = Field(description="Layout: airgapped (all self-hosted), hybrid (hosted control plane), saas (operator side).")
     target: Target = Field(Target.kubernetes, description="Where stateful services run: in the cluster, or managed on AWS or GCP.")
     profile: Profile = Field(Profile.small, description="Size profile: replicas, resources, storage, backups and data protection.")
-    zenml_version: str = Field("0.98.0", description="ZenML server version (image tag) of every workspace unless overridden.")
-    domain: str = Field(description="Parent domain of every host name, e.g. zenml.corp.internal.")
+    zenml_version: ReleaseVersion = Field("0.98.0", description="ZenML server version (image tag) of every workspace unless overridden.")
+    domain: DomainName = Field(description="Parent domain of every host name, e.g. zenml.corp.internal.")
     kubernetes: KubernetesSettings = KubernetesSettings()
     tls: TlsSettings = TlsSettings()
     registry_mirror: Optional[RegistryMirror] = None
@@ -480,20 +466,6 @@ class StackConfig(Section):
     workspaces: list[Workspace] = Field(default_factory=list)
     aws: Optional[AwsSettings] = Field(None, description="target aws: region, account, the given EKS cluster and VPC.")
     gcp: Optional[GcpSettings] = Field(None, description="target gcp: project, region, the given GKE cluster and VPC.")
-
-    @field_validator("domain")
-    @classmethod
-    def _domain(cls, v: str) -> str:
-        if not HOSTNAME.match(v):
-            raise ValueError("must be a lower-case DNS name with at least two labels, e.g. zenml.example.com")
-        return v
-
-    @field_validator("zenml_version")
-    @classmethod
-    def _version(cls, v: str) -> str:
-        if not VERSION.match(v):
-            raise ValueError("must be a release version such as 0.98.0")
-        return v
 
     @property
     def defaults(self) -> ProfileDefaults:
