@@ -209,7 +209,7 @@ def _suggest(loc: list[Any]) -> str:
         field = _field_by_alias(model, part)
         if field is None:
             return ""
-        model = _model_of(field.annotation)
+        model = model_of(field.annotation)
         if model is None:
             return ""
     names = [f.alias or n for n, f in model.model_fields.items()]
@@ -224,13 +224,14 @@ def _field_by_alias(model: Any, alias: str):
     return None
 
 
-def _model_of(annotation: Any) -> Any:
+def model_of(annotation: Any, skip: tuple[type, ...] = ()) -> Any:
+    """The first pydantic model inside a field annotation (through Optional, list, Union, Annotated), or None."""
     import typing
 
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel) and annotation not in skip:
         return annotation
     for arg in typing.get_args(annotation):
-        found = _model_of(arg)
+        found = model_of(arg, skip)
         if found is not None:
             return found
     return None

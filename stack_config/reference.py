@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from stack_config.loader import model_of
 from stack_config.model import StackConfig
 from stack_config.secrets import SecretRefInput, SecureValue
 
@@ -40,16 +41,6 @@ def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
-def _model_of(annotation: Any):
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel) and annotation is not SecretRefInput:
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_of(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def _default(field: Any) -> str:
     if field.is_required():
         return "**required**"
@@ -72,7 +63,7 @@ def _rows(model: type[BaseModel], prefix: str, rows: list[str]) -> None:
         is_list = typing.get_origin(field.annotation) is list or any(
             typing.get_origin(a) is list for a in typing.get_args(field.annotation)
         )
-        sub = _model_of(field.annotation)
+        sub = model_of(field.annotation, skip=(SecretRefInput,))
         desc = (field.description or "").replace("|", "\\|")
         rows.append(f"| `{path}` | {_type_name(field.annotation)} | {_default(field)} | {desc} |")
         if sub is not None:
