@@ -1,6 +1,8 @@
 """Common base for every config section: camelCase keys in stack files, unknown keys rejected."""
 
-from pydantic import BaseModel, ConfigDict
+import re
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 
@@ -13,3 +15,14 @@ class Section(BaseModel):
         frozen=True,
         validate_default=True,
     )
+
+
+def matching(pattern: "re.Pattern[str]", message: str) -> AfterValidator:
+    """A validator for `Annotated[str, ...]` fields: the value must match `pattern`, else `message`."""
+
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)

@@ -8,12 +8,12 @@ plan needs no cloud API call.
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
 from stack_config.pem import PemCertificates
 from pydantic import Field, field_validator, model_validator
 
-from stack_config.base import Section
+from stack_config.base import Section, matching
 
 AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 AWS_ACCOUNT = re.compile(r"^\d{12}$")
@@ -22,6 +22,14 @@ IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 GCP_PROJECT = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
 GCP_REGION = re.compile(r"^[a-z]+-[a-z]+\d$")
 NAME_PREFIX = re.compile(r"^[a-z][-a-z0-9]{0,14}$")
+
+AwsRegion = Annotated[str, matching(AWS_REGION, "must be an AWS region such as eu-central-1")]
+AwsAccountId = Annotated[str, matching(AWS_ACCOUNT, "must be a 12-digit AWS account ID (quote it in YAML)")]
+GcpProjectId = Annotated[str, matching(GCP_PROJECT, "must be a GCP project ID")]
+GcpRegion = Annotated[str, matching(GCP_REGION, "must be a GCP region such as europe-west3")]
+NamePrefix = Annotated[
+    str, matching(NAME_PREFIX, "must be lower-case letters, digits and '-', at most 15 characters, starting with a letter")
+]
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -70,10 +78,10 @@ class ManagedDatabase(ManagedInstance):
 
 
 class AwsSettings(Section):
-    region: str
-    account_id: str = Field(description="12-digit account ID (given, so plans need no STS call).")
+    region: AwsRegion
+    account_id: AwsAccountId = Field(description="12-digit account ID (given, so plans need no STS call).")
     partition: Literal["aws", "aws-us-gov", "aws-cn"] = "aws"
-    name_prefix: str = Field("zenml", description="Prefix of IAM roles, RDS identifiers and buckets; unique per account.")
+    name_prefix: NamePrefix = Field("zenml", description="Prefix of IAM roles, RDS identifiers and buckets; unique per account.")
     eks: EksCluster
     vpc_id: str
     vpc_cidr: str = Field(description="CIDR of the VPC: databases and private (interface) endpoints live in it.")
@@ -87,27 +95,6 @@ class AwsSettings(Section):
         "aws", description="Runner workload manager variant: aws adds EKS/ECR/S3-logs permissions and external logs."
     )
     tags: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, v: str) -> str:
-        if not AWS_REGION.match(v):
-            raise ValueError("must be an AWS region such as eu-central-1")
-        return v
-
-    @field_validator("account_id")
-    @classmethod
-    def _account(cls, v: str) -> str:
-        if not AWS_ACCOUNT.match(str(v)):
-            raise ValueError("must be a 12-digit AWS account ID (quote it in YAML)")
-        return str(v)
-
-    @field_validator("name_prefix")
-    @classmethod
-    def _prefix(cls, v: str) -> str:
-        if not NAME_PREFIX.match(v):
-            raise ValueError("must be lower-case letters, digits and '-', at most 15 characters, starting with a letter")
-        return v
 
     @field_validator("database_subnet_ids")
     @classmethod
@@ -130,10 +117,10 @@ class GkeCluster(Section):
 
 
 class GcpSettings(Section):
-    project: str
+    project: GcpProjectId
     project_number: str = Field(description="Numeric project number (IAM conditions use it in resource names).")
-    region: str
-    name_prefix: str = "zenml"
+    region: GcpRegion
+    name_prefix: NamePrefix = "zenml"
     gke: GkeCluster
     network: str = Field(description="VPC network self link/ID with private services access (Cloud SQL private IP).")
     private_services_cidr: str = Field(description="Reserved range for private services: where Cloud SQL private IPs are.")
@@ -144,33 +131,12 @@ class GcpSettings(Section):
     kms_key_name: Optional[str] = Field(None, description="CMEK for Cloud SQL and GCS; default: Google-managed keys.")
     labels: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("project")
-    @classmethod
-    def _project(cls, v: str) -> str:
-        if not GCP_PROJECT.match(v):
-            raise ValueError("must be a GCP project ID")
-        return v
-
     @field_validator("project_number")
     @classmethod
     def _number(cls, v: str) -> str:
         if not str(v).isdigit():
             raise ValueError("must be the numeric project number (quote it in YAML)")
         return str(v)
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, v: str) -> str:
-        if not GCP_REGION.match(v):
-            raise ValueError("must be a GCP region such as europe-west3")
-        return v
-
-    @field_validator("name_prefix")
-    @classmethod
-    def _prefix(cls, v: str) -> str:
-        if not NAME_PREFIX.match(v):
-            raise ValueError("must be lower-case letters, digits and '-', at most 15 characters, starting with a letter")
-        return v
 
     @property
     def workload_pool(self) -> str:

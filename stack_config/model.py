@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from stack_config.base import Section
+from stack_config.base import Section, matching
 from stack_config.cloud import ArtifactStoreSettings, AwsSettings, GcpSecretStore, GcpSettings, ManagedDatabase
 from stack_config.pem import PemCertificates
 from stack_config.profiles import PROFILES, Profile, ProfileDefaults
@@ -28,24 +28,15 @@ QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$")
 SECRET_LIKE_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY|CREDENTIALS?)$")
 
 
-def _matching(pattern: "re.Pattern[str]", message: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(message)
-        return value
-
-    return AfterValidator(check)
-
-
 def _https(value: str) -> str:
     if not value.startswith("https://"):
         raise ValueError("must be an https:// URL")
     return value.rstrip("/")
 
 
-HostName = Annotated[str, _matching(HOSTNAME, "must be a fully qualified lower-case host name")]
-DomainName = Annotated[str, _matching(HOSTNAME, "must be a lower-case DNS name with at least two labels, e.g. zenml.example.com")]
-ReleaseVersion = Annotated[str, _matching(VERSION, "must be a release version such as 0.98.0")]
+HostName = Annotated[str, matching(HOSTNAME, "must be a fully qualified lower-case host name")]
+DomainName = Annotated[str, matching(HOSTNAME, "must be a lower-case DNS name with at least two labels, e.g. zenml.example.com")]
+ReleaseVersion = Annotated[str, matching(VERSION, "must be a release version such as 0.98.0")]
 HttpsUrl = Annotated[str, AfterValidator(_https)]
 
 

@@ -10,7 +10,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from stack_config.base import Section
-from stack_config.cloud import AWS_ACCOUNT, AWS_REGION, BUCKET, GCP_PROJECT, IAM_ROLE_ARN
+from stack_config.cloud import BUCKET, IAM_ROLE_ARN, AwsAccountId, AwsRegion, GcpProjectId
 from stack_config.errors import ConfigError, Problem, format_loc
 
 NAMESPACE = "zenml-tenant"
@@ -18,8 +18,8 @@ EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
 
 class TenantAws(Section):
-    region: str
-    account_id: str = Field(description="The tenant's account (the provider refuses any other).")
+    region: AwsRegion
+    account_id: AwsAccountId = Field(description="The tenant's account (the provider refuses any other).")
     operator_role_arn: str = Field(description="The operator's workspace server role (its stack output serverRoleArn).")
     operator_runner_role_arn: Optional[str] = Field(None, description="The operator's runner role, trusted only when runs are enabled.")
     external_id: str = Field(
@@ -28,20 +28,6 @@ class TenantAws(Section):
     )
     role_name: str = "zenml-saas-artifacts"
     kms_key_arn: Optional[str] = None
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, v: str) -> str:
-        if not AWS_REGION.match(v):
-            raise ValueError("must be an AWS region such as eu-central-1")
-        return v
-
-    @field_validator("account_id")
-    @classmethod
-    def _account(cls, v: str) -> str:
-        if not AWS_ACCOUNT.match(str(v)):
-            raise ValueError("must be a 12-digit AWS account ID (quote it in YAML)")
-        return str(v)
 
     @field_validator("operator_role_arn", "operator_runner_role_arn")
     @classmethod
@@ -59,18 +45,11 @@ class TenantAws(Section):
 
 
 class TenantGcp(Section):
-    project: str
+    project: GcpProjectId
     region: str
     operator_service_account: str = Field(description="The workspace server's Google service account (operator's stack output).")
     operator_runner_service_account: Optional[str] = None
     kms_key_name: Optional[str] = None
-
-    @field_validator("project")
-    @classmethod
-    def _project(cls, v: str) -> str:
-        if not GCP_PROJECT.match(v):
-            raise ValueError("must be a GCP project ID")
-        return v
 
     @field_validator("operator_service_account", "operator_runner_service_account")
     @classmethod
