@@ -305,22 +305,26 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
                     env_value("ZENML_AWS_KUBERNETES_WORKLOAD_MANAGER_BUCKET", self.bucket.name),
                     env_value("ZENML_KUBERNETES_WORKLOAD_MANAGER_ENABLE_EXTERNAL_LOGS", "true"),
                 ]
-        self.server_annotations: dict[str, str] = {}
-        if server_policies:
-            role_name = bounded(f"{a.name_prefix}-{n}-server", 64)
-            self.server_role = IrsaRole(
-                f"{n}-server-role",
+        def irsa_role(kind: str, namespace: Any, service_account: str, role_policies: dict[str, Any]) -> IrsaRole:
+            """A role for exactly one ServiceAccount of this workspace, named after the workspace and its kind."""
+            role_name = bounded(f"{a.name_prefix}-{n}-{kind}", 64)
+            return IrsaRole(
+                f"{n}-{kind}-role",
                 role_name=role_name,
                 role_arn=a.role_arn(role_name),
                 oidc_provider_arn=a.eks.oidc_provider_arn,
                 issuer=a.eks.issuer,
-                namespace=ns_name,
-                service_account=SERVER_SA,
-                policies=server_policies,
+                namespace=namespace,
+                service_account=service_account,
+                policies=role_policies,
                 provider=cloud.provider,
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
+
+        self.server_annotations: dict[str, str] = {}
+        if server_policies:
+            self.server_role = irsa_role("server", ns_name, SERVER_SA, server_policies)
             self.server_annotations = self.server_role.annotations
             self.summary["serverRoleArn"] = self.server_role.arn
         if ws.secret_store.type is SecretStoreType.aws:
@@ -339,38 +343,12 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
         self.runner_annotations: dict[str, str] = {}
         tenant_role = art.tenant.role_arn if (mode == "tenant" and art is not None and art.tenant is not None) else None
         if runner_on and tenant_role and not bucket_arn:
-            role_name = bounded(f"{a.name_prefix}-{n}-runner", 64)
-            self.runner_role = IrsaRole(
-                f"{n}-runner-role",
-                role_name=role_name,
-                role_arn=a.role_arn(role_name),
-                oidc_provider_arn=a.eks.oidc_provider_arn,
-                issuer=a.eks.issuer,
-                namespace=runner_ns,
-                service_account=RUNNER_SA,
-                policies={"assume-tenant-role": policies.assume_tenant_role_policy(tenant_role)},
-                provider=cloud.provider,
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            self.runner_role = irsa_role("runner", runner_ns, RUNNER_SA, {"assume-tenant-role": policies.assume_tenant_role_policy(tenant_role)})
             self.runner_annotations = self.runner_role.annotations
             self.summary["runnerRoleArn"] = self.runner_role.arn
         if runner_on and bucket_arn:
-            role_name = bounded(f"{a.name_prefix}-{n}-runner", 64)
             doc = policies.s3_read_write_policy(bucket_arn, a.kms_key_arn) if (art is None or art.runner_write) else policies.s3_read_policy(bucket_arn, a.kms_key_arn)
-            self.runner_role = IrsaRole(
-                f"{n}-runner-role",
-                role_name=role_name,
-                role_arn=a.role_arn(role_name),
-                oidc_provider_arn=a.eks.oidc_provider_arn,
-                issuer=a.eks.issuer,
-                namespace=runner_ns,
-                service_account=RUNNER_SA,
-                policies={"artifact-read-write" if (art is None or art.runner_write) else "artifact-read": doc},
-                provider=cloud.provider,
-                tags=tags,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            self.runner_role = irsa_role("runner", runner_ns, RUNNER_SA, {"artifact-read-write" if (art is None or art.runner_write) else "artifact-read": doc})
             self.runner_annotations = self.runner_role.annotations
             self.summary["runnerRoleArn"] = self.runner_role.arn
 
