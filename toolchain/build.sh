@@ -146,7 +146,7 @@ step_kubernetes() {
 	local ld="-X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
 	ld+=" -X k8s.io/component-base/version.gitMajor=${v%%.*} -X k8s.io/component-base/version.gitMinor=$minor"
 	ld+=" -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.buildDate=$KUBERNETES_BUILD_DATE"
-	for c in kube-apiserver kube-controller-manager kube-scheduler; do
+	for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
 		go_build "$d" "$c" "k8s.io/kubernetes/cmd/$c" "$ld"
 	done
 }
@@ -167,7 +167,7 @@ outputs_present() {
 	provider-local) f="providers/pulumi-resource-random providers/pulumi-resource-tls" ;;
 	plugins) f="pulumi-home/plugins" ;;
 	etcd) f="bin/etcd" ;;
-	kubernetes) f="bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler" ;;
+	kubernetes) f="bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler bin/kubelet bin/kube-proxy bin/kubectl" ;;
 	kwok) f="bin/kwok" ;;
 	esac
 	for f in $f; do [ -e "$TOOLCHAIN_HOME/$f" ] || return 1; done
