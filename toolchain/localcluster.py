@@ -1,6 +1,10 @@
-"""A throw-away Kubernetes control plane on loopback, with simulated nodes (kwok).
+"""The project's local Kubernetes clusters: a real node (default), or a control plane with simulated nodes.
 
-Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok from the
+``--mode node`` (the default of the command line) runs one real node in a network namespace of its own:
+see ``toolchain.node``. ``--mode kwok`` (the default of the Python API, used by the engine tests that need
+no running containers) is the simulated cluster described below.
+
+kwok mode starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok from the
 binaries built by ``toolchain/build.sh``; no kubelet, no container runtime, no root. kwok
 plays the kubelet: it marks the fake Nodes Ready, moves scheduled Pods to Running/Ready,
 completes Job Pods, finalizes deleted Pods and gives Ingresses (and LoadBalancer Services)
@@ -9,7 +13,7 @@ StatefulSets (PVCs bind to pre-created PersistentVolumes) and Ingresses finishes
 
 Usage::
 
-    python -m toolchain.localcluster up [--dir DIR] [--bin DIR]
+    python -m toolchain.localcluster up [--mode node|kwok] [--dir DIR] [--bin DIR]
     python -m toolchain.localcluster status [--dir DIR]
     python -m toolchain.localcluster down [--dir DIR]
 
@@ -43,6 +47,7 @@ from typing import Any
 TOOLCHAIN_DIR = Path(__file__).resolve().parent
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+MODES = ("node", "kwok")
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 DEFAULT_NODES = 3
@@ -140,7 +145,8 @@ def _write_private(path: Path, data: bytes) -> None:
     path.chmod(0o600)
 
 
-def _pki_cryptography(pki: Path, sans_dns: list[str], sans_ip: list[str]) -> None:
+def _pki_cryptography(pki: Path, sans_dns: list[str], sans_ip: list[str],
+                      clients: tuple[tuple[str, str, str], ...] = ()) -> None:
     import datetime
 
     from cryptography import x509
@@ -216,6 +222,8 @@ def _pki_cryptography(pki: Path, sans_dns: list[str], sans_ip: list[str]) -> Non
 
     leaf("apiserver", "kube-apiserver", None, server=True)
     leaf("admin", "kubernetes-admin", "system:masters", server=False)
+    for stem, cn, org in clients:
+        leaf(stem, cn, org, server=False)
 
     sa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write_private(pki / "sa.key", key_pem(sa))
@@ -232,7 +240,8 @@ def _openssl(*args: str, cwd: Path) -> None:
         raise ClusterError(f"openssl {' '.join(args)} failed: {res.stderr.strip()}")
 
 
-def _pki_openssl(pki: Path, sans_dns: list[str], sans_ip: list[str]) -> None:
+def _pki_openssl(pki: Path, sans_dns: list[str], sans_ip: list[str],
+                 clients: tuple[tuple[str, str, str], ...] = ()) -> None:
     if shutil.which("openssl") is None:
         raise ClusterError("neither the cryptography package nor the openssl command is available")
     ec = ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
@@ -248,7 +257,7 @@ def _pki_openssl(pki: Path, sans_dns: list[str], sans_ip: list[str]) -> None:
     leaves = [
         ("apiserver", "/CN=kube-apiserver", f"subjectAltName={san}\nextendedKeyUsage=serverAuth,clientAuth\n"),
         ("admin", "/O=system:masters/CN=kubernetes-admin", "extendedKeyUsage=clientAuth\n"),
-    ]
+    ] + [(stem, f"/O={org}/CN={cn}", "extendedKeyUsage=clientAuth\n") for stem, cn, org in clients]
     for stem, subj, ext in leaves:
         _openssl("genpkey", *ec, "-out", f"{stem}.key", cwd=pki)
         _openssl("req", "-new", "-key", f"{stem}.key", "-subj", subj, "-out", f"{stem}.csr", cwd=pki)
@@ -268,7 +277,10 @@ def _pki_openssl(pki: Path, sans_dns: list[str], sans_ip: list[str]) -> None:
         k.chmod(0o600)
 
 
-def _make_pki(pki: Path) -> str:
+def _make_pki(pki: Path, extra_ips: tuple[str, ...] = (),
+              clients: tuple[tuple[str, str, str], ...] = ()) -> str:
+    """The cluster CA, the API server's serving cert, the admin client cert and any extra client certs
+    (``clients``: (file stem, CN, O)); ``extra_ips`` join the API server's SANs."""
     pki.mkdir(parents=True, exist_ok=True)
     first_service_ip = str(next(ipaddress.ip_network(SERVICE_CIDR).hosts()))
     dns = [
@@ -278,11 +290,11 @@ def _make_pki(pki: Path) -> str:
         "kubernetes.default.svc.cluster.local",
         "localhost",
     ]
-    ips = ["127.0.0.1", first_service_ip]
+    ips = ["127.0.0.1", first_service_ip, *extra_ips]
     if _have_cryptography():
-        _pki_cryptography(pki, dns, ips)
+        _pki_cryptography(pki, dns, ips, clients)
         return "cryptography"
-    _pki_openssl(pki, dns, ips)
+    _pki_openssl(pki, dns, ips, clients)
     return "openssl"
 
 
@@ -619,19 +631,28 @@ def up(
     nodes: int = DEFAULT_NODES,
     pv_sizes: tuple[str, ...] = DEFAULT_PV_SIZES,
     timeout: float = 180.0,
+    mode: str = "kwok",
+    ingress_port: int | None = None,
 ) -> ClusterInfo:
     """Start the cluster in ``state_dir`` and return how to reach it.
 
-    If a cluster already runs there, returns its info. A stale (stopped) state dir is
-    removed first. On failure everything that was started is stopped again.
+    ``mode="kwok"``: the simulated cluster (no root, nothing runs); ``mode="node"``: one real node in a
+    network namespace of its own (``toolchain.node``; needs root). If a cluster of that mode already runs
+    there, returns its info. A stale (stopped) state dir is removed first. On failure everything that was
+    started is stopped again.
     """
+    if mode not in MODES:
+        raise ClusterError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
     state = Path(state_dir) if state_dir is not None else default_state_dir()
     state = state.resolve()
     st = status(state)
-    if st["running"]:
+    if st["running"] and st.get("mode", "kwok") == mode:
         return _info(state)
     if state.exists():
         down(state)
+    if mode == "node":
+        return _node_up(state, Path(bin_dir) if bin_dir is not None else default_bin_dir(), timeout,
+                        ingress_port)
 
     bdir = Path(bin_dir) if bin_dir is not None else default_bin_dir()
     exe = {name: _find_binary(name, bdir) for name in COMPONENTS}
@@ -854,10 +875,30 @@ def _info(state: Path) -> ClusterInfo:
     )
 
 
+def _mode_of(state: Path) -> str:
+    try:
+        return json.loads((state / "cluster.json").read_text()).get("mode", "kwok")
+    except (OSError, ValueError):
+        return "kwok"
+
+
+def _node_up(state: Path, bin_dir: Path | None, timeout: float, ingress_port: int | None) -> ClusterInfo:
+    from images import catalog
+    from toolchain.node import cluster
+
+    archive = catalog.sandbox_image_archive()
+    kw: dict[str, Any] = {} if ingress_port is None else {"ingress_port": ingress_port}
+    return cluster.up(state, bin_dir, archive, catalog.SANDBOX_IMAGE, timeout=max(timeout, 240.0), **kw)
+
+
 def status(state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Report which components run. ``running`` is True only if all of them do."""
     state = Path(state_dir) if state_dir is not None else default_state_dir()
     state = state.resolve()
+    if _mode_of(state) == "node":
+        from toolchain.node import cluster
+
+        return cluster.status(state)
     pids = _read_pids(state) if state.exists() else {}
     comps = {}
     for name in COMPONENTS:
@@ -890,6 +931,11 @@ def down(state_dir: str | os.PathLike[str] | None = None) -> None:
     state = state.resolve()
     if not state.exists():
         return
+    if state.is_dir() and _mode_of(state) == "node":
+        from toolchain.node import cluster
+
+        cluster.down(state)
+        return
     if not state.is_dir() or not _is_state_dir(state):
         raise ClusterError(f"{state} does not look like a localcluster state dir; not touching it")
     _stop_pids(_read_pids(state))
@@ -904,13 +950,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("command", choices=("up", "down", "status"))
     ap.add_argument("--dir", default=None, help=f"state directory (default: {default_state_dir()})")
     ap.add_argument("--bin", default=None, help="directory with the binaries (default: the build.sh cache)")
-    ap.add_argument("--nodes", type=int, default=DEFAULT_NODES, help="number of fake nodes (up)")
+    ap.add_argument("--mode", choices=MODES, default="node",
+                    help="node: one real node in its own network namespace (root); kwok: simulated nodes (up)")
+    ap.add_argument("--nodes", type=int, default=DEFAULT_NODES, help="number of fake nodes (up, kwok mode)")
+    ap.add_argument("--ingress-port", type=int, default=None,
+                    help="host loopback port for the ingress controller's HTTPS (up, node mode; default 443)")
     ap.add_argument("--json", action="store_true", help="print machine-readable output")
     args = ap.parse_args(argv)
     try:
         if args.command == "up":
             t0 = time.monotonic()
-            info = up(args.dir, args.bin, nodes=args.nodes)
+            info = up(args.dir, args.bin, nodes=args.nodes, mode=args.mode, ingress_port=args.ingress_port)
             if args.json:
                 print(json.dumps({k: str(v) if isinstance(v, Path) else v
                                   for k, v in dataclasses.asdict(info).items()}))  # fmt: skip
