@@ -263,6 +263,8 @@ class Workspace(pulumi.ComponentResource):
             )
 
         self.url = cfg.url_of(ws)
+        self.admin_username = server.admin_username
+        self.admin_password = server.admin_password
         self.namespace = ns_name
         self.runner_namespace = runner_ns_name if runner_on else None
         self.summary = {

@@ -35,6 +35,7 @@ PORT = 8080
 CONFIG_PATH = "/zenml/.zenconfig"
 DB_CA_DIR = "/etc/zenml/db-ca"
 TRUST_DIR = "/etc/zenml/trust"
+ADMIN_USERNAME = "admin"  # the activated OSS server's first admin account
 
 
 @dataclass
@@ -102,6 +103,25 @@ class WorkspaceServer(pulumi.ComponentResource):
             opts=ctx.opts(self, additional_secret_outputs=["stringData", "data"]),
         )
 
+        # An OSS server nobody has activated is claimed by whoever reaches it first: activate it at database
+        # initialisation with a generated admin password (ZenML's auto_activate + ZENML_DEFAULT_USER_*,
+        # zenml/zen_stores/sql_zen_store.py `_auto_activate_server`, 0.98.0). The password is generated once and
+        # kept in state like the JWT key; ZenML reads it only when it first initialises the database. Pro
+        # workspaces are activated by their control plane instead.
+        self.admin_username: Optional[str] = None
+        self.admin_password: Optional[pulumi.Output[str]] = None
+        self.admin_secret: Optional[k8s.core.v1.Secret] = None
+        if a.pro is None:
+            admin_pw = random.RandomPassword(f"{name}-admin-password", length=32, special=False, opts=ctx.secret_opts(self))
+            self.admin_username = ADMIN_USERNAME
+            self.admin_password = admin_pw.result
+            self.admin_secret = k8s.core.v1.Secret(
+                f"{name}-admin",
+                metadata={"name": "zenml-server-admin", "namespace": a.namespace, "labels": meta},
+                string_data={"username": ADMIN_USERNAME, "password": admin_pw.result},
+                opts=ctx.opts(self, additional_secret_outputs=["stringData", "data"]),
+            )
+
         volumes: list[dict[str, Any]] = [tmp_volume("tmp", "1Gi"), tmp_volume("config", "256Mi")]
         mounts: list[dict[str, Any]] = [
             {"name": "tmp", "mountPath": "/tmp"},
@@ -149,6 +169,12 @@ class WorkspaceServer(pulumi.ComponentResource):
             env_value("ZENML_SERVER_DEPLOYMENT_TYPE", "cloud" if a.pro else "kubernetes"),
             env_secret("ZENML_SERVER_JWT_SECRET_KEY", self.jwt_secret.metadata.name, "jwt-secret-key"),
         ]
+        if self.admin_secret is not None:
+            identity_env += [
+                env_value("ZENML_SERVER_AUTO_ACTIVATE", "True"),
+                env_value("ZENML_DEFAULT_USER_NAME", ADMIN_USERNAME),
+                env_secret("ZENML_DEFAULT_USER_PASSWORD", self.admin_secret.metadata.name, "password"),
+            ]
         if a.pro is not None:
             p = a.pro
             identity_env += [

@@ -99,6 +99,7 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
         outputs["controlPlane"] = _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca, cloud)
 
     workspaces = {}
+    admins: dict[str, Any] = {}
     for ws in cfg.workspaces:
         # Servers trust the internal CA only where they call in-stack TLS endpoints (this stack's control plane).
         component = Workspace(
@@ -111,7 +112,12 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
             cloud=cloud,
         )
         workspaces[ws.name] = component.summary
+        if component.admin_password is not None:
+            admins[ws.name] = {"username": component.admin_username, "password": component.admin_password}
     outputs["workspaces"] = workspaces
+    if admins:
+        # One secret output, so `workspaces` stays readable without --show-secrets.
+        outputs["adminCredentials"] = pulumi.Output.secret(admins)
     outputs["caBundle"] = trusted_ca
     outputs["images"] = dict(sorted(ctx.images.seen.items()))
     return outputs

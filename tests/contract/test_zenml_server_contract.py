@@ -314,16 +314,21 @@ def test_server_runs_as_rendered(path, index, workdir):
         assert "Database migration finished" in mig.stdout + mig.stderr, "the migration module did not migrate (no SQL store?)"
         revision = db.sql("SELECT version_num FROM alembic_version", database=setup["database"]).stdout.strip()
         assert revision, "no alembic revision recorded: the migration did not touch the configured database"
-        # The migration must leave the server to be activated by its operator: ZenML creates an admin account with
-        # an empty password when its store initialises outside a server process (ZENML_SERVER unset).
+        # The migration initialises the database as the server: it activates it with exactly the rendered admin
+        # account (ZENML_DEFAULT_USER_NAME, password from the generated Secret), never with an empty password
+        # (what ZenML does when the store initialises as a client) and never leaves it unclaimed.
         deferred: list[str] = []
         users = db.sql("SELECT name, is_service_account, password IS NULL OR password = '' FROM user",
                        database=setup["database"]).stdout.strip()
-        if users:
-            deferred.append(
-                "the migration Job created user account(s) and activated the server before anyone onboarded it "
-                f"(name, service account, empty password): {users!r}: ZenML treats a store initialised without "
-                "ZENML_SERVER=true as a local client and creates the admin user 'default' with an EMPTY password")
+        admin_user = w.env_value("ZENML_DEFAULT_USER_NAME")
+        password_ref = next((e["valueFrom"]["secretKeyRef"] for e in w.server_container["env"]
+                             if e["name"] == "ZENML_DEFAULT_USER_PASSWORD"), None)
+        assert w.env_value("ZENML_SERVER_AUTO_ACTIVATE") == "True", "an OSS server must not be left unclaimed"
+        assert admin_user and password_ref, "the admin account must come from the rendered env and a Secret"
+        admin_password = secret_value(password_ref["name"], password_ref["key"])
+        rows = [line.split("\t") for line in users.splitlines()]
+        if rows != [[admin_user, "0", "0"]]:
+            deferred.append(f"after the migration the users are {rows!r}; expected only {admin_user!r} with a password")
 
         # 2. The server Deployment, as rendered (DISABLE_DATABASE_MIGRATION stays as rendered).
         pod = materialize_pod(w.deployment["spec"]["template"]["spec"], w.server_container, workdir / "server", pki,
@@ -355,17 +360,11 @@ def test_server_runs_as_rendered(path, index, workdir):
                 f"the server does not know its public URL {intended_url} (it reports {info['server_url']!r}): "
                 "ServerConfiguration.server_url is read from ZENML_SERVER_SERVER_URL")
 
-        admin_user, admin_password = "contract-admin", secrets.token_urlsafe(18)
-        status, user = http("PUT", f"{server.base}/api/v1/activate",
-                            body={"admin_username": admin_user, "admin_password": admin_password})
-        if status == 403 and users:
-            # Already activated by the migration: show what that means, then go on as that admin.
-            admin_user, admin_password = "default", ""
-            status, body = http("POST", f"{server.base}/api/v1/login", form={"username": "default", "password": ""})
-            if status == 200:
-                deferred.append("anyone who reaches the server logs in as admin 'default' with an empty password")
-        else:
-            assert status == 200, f"activation failed: {status} {user}"
+        status, body = http("PUT", f"{server.base}/api/v1/activate",
+                            body={"admin_username": "intruder", "admin_password": secrets.token_urlsafe(18)})
+        assert status in (401, 403, 409), f"an activated server accepted a second activation: {status} {body}"
+        status, body = http("POST", f"{server.base}/api/v1/login", form={"username": admin_user, "password": ""})
+        assert status != 200, "the admin logs in with an empty password"
         token = _login(server, admin_user, admin_password)
 
         secret_values = {"api_key": "contract-" + secrets.token_hex(16), "region": "eu-west-1"}

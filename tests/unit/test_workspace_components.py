@@ -286,3 +286,32 @@ def test_extra_env_and_secret_env(preview):
     pod = dep.inputs["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"pool": "zenml"}
     assert pod["tolerations"][0]["key"] == "dedicated"
+
+
+def test_oss_server_is_activated_with_a_generated_admin_password(preview):
+    """An unclaimed OSS server belongs to whoever reaches it first: the migration Job and the server both
+    carry auto-activation with the admin password from a generated Secret, never a literal."""
+    result = plan(config(), preview)
+    [job] = result.of_type(JOB)
+    _, c = server(result)
+    for container in (c, job.inputs["spec"]["template"]["spec"]["containers"][0]):
+        env = env_of(container)
+        assert env["ZENML_SERVER_AUTO_ACTIVATE"]["value"] == "True"
+        assert env["ZENML_DEFAULT_USER_NAME"]["value"] == "admin"
+        assert env["ZENML_DEFAULT_USER_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "zenml-server-admin", "key": "password"}
+    [admin] = [s for s in result.of_type(SECRET) if s.inputs["metadata"]["name"] == "zenml-server-admin"]
+    assert all_masked(admin.inputs.get("stringData"))
+    passwords = [r for r in result.of_type("random:index/randomPassword:RandomPassword") if r.name.endswith("-admin-password")]
+    assert len(passwords) == 1 and passwords[0].inputs["length"] >= 32
+    assert "adminCredentials" in result.outputs
+
+
+def test_pro_server_is_not_auto_activated(preview):
+    """Pro workspaces are activated by their control plane: no local admin account."""
+    from tests.unit.test_layout_graph import CP, pro
+
+    result = plan(config(workspaces=[pro("team-a")], controlPlane=CP), preview)
+    [dep] = [d for d in result.of_type(DEPLOYMENT) if d.inputs["metadata"]["namespace"] == "zenml-team-a"]
+    env = env_of(dep.inputs["spec"]["template"]["spec"]["containers"][0])
+    assert "ZENML_SERVER_AUTO_ACTIVATE" not in env and "ZENML_DEFAULT_USER_PASSWORD" not in env
+    assert not [s for s in result.of_type(SECRET) if s.inputs["metadata"]["name"] == "zenml-server-admin"]
