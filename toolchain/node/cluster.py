@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from toolchain import localcluster as lc
-from toolchain.node import addons, kubelet, netns, oci, runtime, teardown
+from toolchain.node import addons, hosts, kubelet, netns, oci, runtime, teardown
 
 NODE_NAME = "zenml-node"
 POD_SUBNET = "10.244.0.0/24"
@@ -345,6 +345,7 @@ def down(state_dir: Path, keep_state: bool = False) -> None:
     teardown.remove_cgroups(cgroot)
     netns.delete(ns)
     teardown.restore_host(state)
+    hosts.remove(state)
     if keep_state:
         keep = state.parent / (state.name + ".failed")
         shutil.rmtree(keep, ignore_errors=True)
