@@ -633,6 +633,7 @@ def up(
     timeout: float = 180.0,
     mode: str = "kwok",
     ingress_port: int | None = None,
+    registry_port: int | None = None,
 ) -> ClusterInfo:
     """Start the cluster in ``state_dir`` and return how to reach it.
 
@@ -652,7 +653,7 @@ def up(
         down(state)
     if mode == "node":
         return _node_up(state, Path(bin_dir) if bin_dir is not None else default_bin_dir(), timeout,
-                        ingress_port)
+                        ingress_port, registry_port)
 
     bdir = Path(bin_dir) if bin_dir is not None else default_bin_dir()
     exe = {name: _find_binary(name, bdir) for name in COMPONENTS}
@@ -882,13 +883,34 @@ def _mode_of(state: Path) -> str:
         return "kwok"
 
 
-def _node_up(state: Path, bin_dir: Path | None, timeout: float, ingress_port: int | None) -> ClusterInfo:
-    from images import catalog
+def sandbox_image_archive() -> tuple[Path, str]:
+    """containerd's sandbox (pause) image, built by images/ and converted once to an archive `ctr` imports."""
+    from images import build as image_build
+    from images.catalog import PAUSE_IMAGE
+
+    built = image_build.build(PAUSE_IMAGE)
+    out = _cache_root() / "node-images" / f"pause-{built.key}.tar"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        res = subprocess.run(["skopeo", "copy", "--quiet", built.oci_ref, f"docker-archive:{tmp}:{PAUSE_IMAGE}"],
+                             capture_output=True, text=True, timeout=300)
+        if res.returncode != 0:
+            raise ClusterError(f"converting {PAUSE_IMAGE} for containerd failed: {res.stderr.strip()}")
+        tmp.replace(out)
+    return out, PAUSE_IMAGE
+
+
+def _node_up(state: Path, bin_dir: Path | None, timeout: float, ingress_port: int | None,
+             registry_port: int | None) -> ClusterInfo:
     from toolchain.node import cluster
 
-    archive = catalog.sandbox_image_archive()
+    archive, image = sandbox_image_archive()
     kw: dict[str, Any] = {} if ingress_port is None else {"ingress_port": ingress_port}
-    return cluster.up(state, bin_dir, archive, catalog.SANDBOX_IMAGE, timeout=max(timeout, 240.0), **kw)
+    if registry_port is not None:
+        kw["registry_port"] = registry_port
+    return cluster.up(state, bin_dir, archive, image, timeout=max(timeout, 240.0), **kw)
 
 
 def status(state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -947,7 +969,8 @@ def down(state_dir: str | os.PathLike[str] | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m toolchain.localcluster", description=__doc__.split("\n\n")[0])
-    ap.add_argument("command", choices=("up", "down", "status"))
+    ap.add_argument("command", choices=("up", "down", "status", "hosts"))
+    ap.add_argument("names", nargs="*", help="hosts: names that resolve to 127.0.0.1 until `down` (node mode)")
     ap.add_argument("--dir", default=None, help=f"state directory (default: {default_state_dir()})")
     ap.add_argument("--bin", default=None, help="directory with the binaries (default: the build.sh cache)")
     ap.add_argument("--mode", choices=MODES, default="node",
@@ -968,6 +991,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"local cluster up in {time.monotonic() - t0:.0f}s: {info.server}")
                 print(f"kubeconfig: {info.kubeconfig}")
                 print(f"export KUBECONFIG={info.kubeconfig}")
+        elif args.command == "hosts":
+            from toolchain.node import hosts
+
+            state = Path(args.dir).resolve() if args.dir else default_state_dir()
+            if _mode_of(state) != "node" or not status(state)["running"]:
+                raise ClusterError(f"no node cluster runs in {state}")
+            hosts.add(state, args.names)
+            print(f"/etc/hosts: {' '.join(args.names)} -> 127.0.0.1 (until `down`)")
         elif args.command == "down":
             down(args.dir)
             print("local cluster stopped")

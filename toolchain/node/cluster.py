@@ -321,6 +321,7 @@ def down(state_dir: Path, keep_state: bool = False) -> None:
     ns = meta.get("netns") or netns.name_for(state)
     cgroot = meta.get("cgroup_root") or cgroup_root_for(state)
     pids = _read_pids(state)
+    pod_netns = teardown.pod_netns_made(state, cgroot)
     # 1. the kubelet first, so nothing restarts containers; then every container through runc.
     for name in ("kubelet", "kube-router", "kube-proxy"):
         if name in pids:
@@ -336,9 +337,8 @@ def down(state_dir: Path, keep_state: bool = False) -> None:
     for name in reversed(COMPONENTS):
         if name in pids and lc._pid_alive(pids[name][0]) and lc._pid_matches(*pids[name]):
             teardown.kill_all([pids[name][0]], grace=5.0)
-    pod_netns = teardown.pod_netns_made(state)
     nspaths = [netns.path_of(ns)] + pod_netns
-    teardown.kill_all(teardown.processes_of(nspaths, cgroot, [str(state)]))
+    teardown.kill_all(teardown.processes_of(nspaths, cgroot, [str(state) + "/"]))
     # 3. mounts (pod netns files, overlay rootfs, volume tmpfs), cgroups, the namespace, host paths.
     teardown.unmount_all([state])
     teardown.remove_pod_netns(pod_netns)

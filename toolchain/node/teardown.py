@@ -188,12 +188,45 @@ def remove_cgroups(cgroup_root: str) -> None:
             time.sleep(0.3)
 
 
-def pod_netns_made(state: Path) -> list[Path]:
-    """Pod network namespaces (``/run/netns/cni-*``, where containerd 1.x puts them) made since ``up``."""
+def _netns_of_processes(pred) -> dict[int, set[int]]:
+    """netns inode -> pids, for processes matching ``pred(pid_dir)``."""
+    out: dict[int, set[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if pred is not None and not pred(entry):
+                continue
+            out.setdefault(os.stat(entry / "ns" / "net").st_ino, set()).add(int(entry.name))
+        except OSError:
+            continue
+    return out
+
+
+def pod_netns_made(state: Path, cgroup_root: str) -> list[Path]:
+    """Our pod network namespaces (``/run/netns/cni-*``, where containerd 1.x puts them): those a process
+    under our cgroup root uses, plus ones made since ``up`` that no process uses at all (a failed sandbox).
+    A pod namespace of another cluster on this host is never among them. Call before killing anything."""
     rec = state / "host-paths.json"
     before = set(json.loads(rec.read_text()).get("netns", [])) if rec.exists() else set()
     d = Path("/run/netns")
-    return [p for p in sorted(d.iterdir()) if p.name.startswith("cni-") and p.name not in before] if d.is_dir() else []
+    if not d.is_dir():
+        return []
+    tag = f"/{cgroup_root.strip('/')}/"
+
+    def ours(entry: Path) -> bool:
+        return tag in (entry / "cgroup").read_text()
+
+    mine = set(_netns_of_processes(ours))
+    used = set(_netns_of_processes(None))
+    out = []
+    for p in sorted(d.iterdir()):
+        if not p.name.startswith("cni-"):
+            continue
+        ino = _netns_inode(p)
+        if ino in mine or (p.name not in before and ino not in used):
+            out.append(p)
+    return out
 
 
 def remove_pod_netns(paths: list[Path]) -> None:

@@ -1,0 +1,93 @@
+"""Session fixtures for the real-node suite: a node cluster, the local stack's images in its mirror, and `local`
+deployed on it with the real engine.
+
+Everything a test reaches goes through the host's loopback (the node's forwarder) or runs inside the node's
+network namespace. In CI (CI=true) a missing prerequisite fails the suite instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import ROOT, Kube, Pulumi, copy_project, toolchain_env
+from tests.node.harness import Node
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason: str):
+    if IN_CI:
+        pytest.fail(f"real-node suite cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def node_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("node")
+
+
+@pytest.fixture(scope="session")
+def env() -> dict[str, str]:
+    return toolchain_env()
+
+
+@pytest.fixture(scope="session")
+def node(node_dir, env):
+    if os.geteuid() != 0:
+        _unavailable("the real node needs root")
+    from toolchain import localcluster
+
+    state = node_dir / "cluster"
+    info = localcluster.up(state, mode="node", bin_dir=Path(env["TOOLCHAIN_BIN"]))
+    try:
+        yield Node(info, state)
+    finally:
+        localcluster.down(state)
+
+
+@pytest.fixture(scope="session")
+def kube(node) -> Kube:
+    i = node.info
+    return Kube(i.server, i.ca_file, i.cert_file, i.key_file)
+
+
+@pytest.fixture(scope="session")
+def pushed(node):
+    """The local stack's images, built from recipes and pushed to the node's registry (what `images` lists)."""
+    from images.push import push_stack
+
+    return push_stack(node.registry, "local")
+
+
+@pytest.fixture(scope="session")
+def pulumi(node_dir, env, node, pushed) -> Pulumi:
+    project = copy_project(node_dir / "project")
+    text = (ROOT / "stacks" / "Pulumi.local.yaml").read_text()
+    lines = [ln for ln in text.splitlines() if not ln.startswith(("encryptionsalt:", "encryptedkey:", "secretsprovider:"))]
+    (project / "stacks" / "Pulumi.local.yaml").write_text("\n".join(lines) + "\n")
+    state = node_dir / "state"
+    state.mkdir()
+    run_env = {
+        **env,
+        "KUBECONFIG": str(node.info.kubeconfig),
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24),
+    }
+    run_env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    p = Pulumi(project, run_env)
+    p.run("stack", "init", "local")
+    return p
+
+
+@pytest.fixture(scope="session")
+def deployed(pulumi, node):
+    proc = pulumi.run("up", "--stack", "local", "--yes", "--skip-preview", "--diff=false", timeout=1500)
+    outputs = json.loads(pulumi.run("stack", "output", "--stack", "local", "--json", "--show-secrets").stdout)
+    hosts = [u.split("://", 1)[1].split("/", 1)[0] for u in (w["url"] for w in outputs["workspaces"].values())]
+    node.add_hosts(hosts)
+    return {"proc": proc, "outputs": outputs}
