@@ -1,7 +1,7 @@
 # Entry points. The README's two commands are `make deploy-local` and `make test`.
 PY := .venv/bin/python
 
-.PHONY: venv test-env deploy-local test unit contract e2e toolchain cluster-up cluster-down cluster-status schema plan-examples benchmark
+.PHONY: venv test-env deploy-local test unit contract e2e toolchain images cluster-up cluster-down cluster-status schema plan-examples benchmark
 
 venv:
 	@scripts/bootstrap.sh
@@ -10,7 +10,8 @@ venv:
 deploy-local:
 	@scripts/deploy-local.sh
 
-## Every test: unit (mocks), contract (real ZenML server + MariaDB), e2e (real engine + local cluster).
+## Every test: unit (mocks), contract (real ZenML server + MariaDB), e2e (real engine on the simulated cluster
+## and on the real local node: pods run, traffic flows; needs root).
 test: unit contract e2e
 
 ## MariaDB, zenml[server] venvs per deployed version, kube-score: what contract and security tests run against.
@@ -23,11 +24,15 @@ unit: test-env
 contract: test-env
 	$(PY) -m pytest -m contract -p no:cacheprovider tests
 
-e2e: venv toolchain
+e2e: test-env toolchain images
 	$(PY) -m pytest -m e2e -p no:cacheprovider tests
 
 toolchain:
 	@toolchain/build.sh >&2
+
+## The local stack's container images and the node's sandbox image, from recipes in images/ (cached by key).
+images: venv
+	$(PY) -m images.build --stack local --node-images
 
 cluster-up: venv toolchain
 	$(PY) -m toolchain.localcluster up --dir .zenml-platform/cluster

@@ -142,6 +142,8 @@ def coredns_objects(version: str, ingress_domain: str | None) -> list[tuple[str,
 
 
 def traefik_objects(version: str, node_ip: str) -> list[tuple[str, dict[str, Any]]]:
+    """The controller runs under PSA restricted (no hostPort): the host's loopback forwarder connects to its
+    Service address from inside the node, where kube-proxy routes it like any in-cluster client."""
     ns = INGRESS_NAMESPACE
     labels = {"app.kubernetes.io/name": "traefik"}
     args = [
@@ -201,8 +203,8 @@ def traefik_objects(version: str, node_ip: str) -> list[tuple[str, dict[str, Any
                             "imagePullPolicy": "Never",
                             "args": args,
                             "ports": [
-                                {"name": "web", "containerPort": 8080, "hostPort": 80, "protocol": "TCP"},
-                                {"name": "websecure", "containerPort": 8443, "hostPort": 443, "protocol": "TCP"},
+                                {"name": "web", "containerPort": 8080, "protocol": "TCP"},
+                                {"name": "websecure", "containerPort": 8443, "protocol": "TCP"},
                                 {"name": "ping", "containerPort": 9000, "protocol": "TCP"},
                             ],
                             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},

@@ -161,7 +161,7 @@ def up(state_dir: Path, bin_dir: Path | None, sandbox_image_archive: Path, sandb
             sys.executable, "-m", "toolchain.node.forwarder", f"--netns={netns.path_of(ns)}",
             f"127.0.0.1:{api_host_port}=127.0.0.1:{API_PORT_IN_NODE}",
             f"127.0.0.1:{registry_port}=127.0.0.1:{registry_port}",
-            f"127.0.0.1:{ingress_port}={node_ip}:443",
+            f"127.0.0.1:{ingress_port}={addons.INGRESS_SERVICE_IP}:443",
         ], ns=None)
         procs["etcd"] = _start(state, "etcd", [
             exe["etcd"], "--name=node", f"--data-dir={state / 'etcd-data'}",
@@ -248,7 +248,8 @@ def up(state_dir: Path, bin_dir: Path | None, sandbox_image_archive: Path, sandb
             lc._wait(f"deployment {ns_name}/{dep} available",
                      lambda ns_name=ns_name, dep=dep: _deployment_ready(api, ns_name, dep), timeout, procs, state)
     except BaseException:
-        down(state, keep_state=True)
+        if os.environ.get("ZENML_NODE_KEEP_ON_FAILURE") != "1":  # debugging: leave the node as it is
+            down(state, keep_state=True)
         raise
     return lc._info(state)
 
