@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds the local toolchain (Pulumi CLI, Python language host, Kubernetes provider, etcd,
-# kube-apiserver/controller-manager/scheduler, kwok) from Go modules into a per-user cache:
+# kube-apiserver/controller-manager/scheduler, kwok) from Go modules into a per-user cache, and,
+# on request (`build.sh node`), what a real node runs besides the kubelet (CoreDNS, the
+# kube-router NetworkPolicy firewall, Traefik, containerd 2.x) plus the Debian node packages:
 #
 #   ${ZENML_PLATFORM_CACHE:-${XDG_CACHE_HOME:-~/.cache}/zenml-platform}/toolchain/<key>/
-#       bin/          pulumi, the Python language host, etcd, kube-*, kwok (PATH, see env.sh)
+#       bin/          pulumi, the Python language host, etcd, kube-*, kwok (PATH, see env.sh);
+#                     node steps: coredns, kube-router, traefik, containerd,
+#                     containerd-shim-runc-v2, ctr
 #       providers/    the provider plugin binaries (kept off PATH: the engine would otherwise
 #                     use them from PATH, whatever version a program asks for)
 #       pulumi-home/  PULUMI_HOME with the provider plugins installed
@@ -12,8 +16,11 @@
 #                     skipped; delete a stamp to force that step (build.sh itself is not in the key)
 #       logs/         build logs
 #
-# Usage: toolchain/build.sh [STEP...]   (default: all steps, in order)
+# Usage: toolchain/build.sh [STEP...]   (default: the control-plane steps, in order)
 #   steps: pulumi pulumi-language-python provider-kubernetes provider-local plugins etcd kubernetes kwok
+#   node steps (not in the default): node-packages coredns kube-router traefik containerd;
+#   `node` stands for all of them. node-packages runs toolchain/node-packages.sh (apt-get, needs
+#   root or password-less sudo when something is missing; its "outputs" are the installed packages).
 # Env:   TOOLCHAIN_SKIP="step ..."  steps to leave out (e.g. "pulumi" when a pulumi of the
 #        pinned version is already on PATH), GO (default: go), TOOLCHAIN_GO_P (default: 2).
 # Last line of output: an `eval`-able line that sets up the environment.
@@ -24,8 +31,17 @@ set -euo pipefail
 
 GO=${GO:-go}
 GO_P=${TOOLCHAIN_GO_P:-2}
-ALL_STEPS=(pulumi pulumi-language-python provider-kubernetes provider-local plugins etcd kubernetes kwok)
-if [ $# -gt 0 ]; then STEPS=("$@"); else STEPS=("${ALL_STEPS[@]}"); fi
+DEFAULT_STEPS=(pulumi pulumi-language-python provider-kubernetes provider-local plugins etcd kubernetes kwok)
+NODE_STEPS=(node-packages coredns kube-router traefik containerd)
+ALL_STEPS=("${DEFAULT_STEPS[@]}" "${NODE_STEPS[@]}")
+STEPS=()
+for a in "${@:-${DEFAULT_STEPS[@]}}"; do
+	if [ "$a" = node ]; then STEPS+=("${NODE_STEPS[@]}"); else STEPS+=("$a"); fi
+done
+# Every name is checked before anything is created or built.
+for s in "${STEPS[@]}"; do
+	case " ${ALL_STEPS[*]} " in *" $s "*) ;; *) echo "build.sh: unknown step '$s' (steps: ${ALL_STEPS[*]}, or node)" >&2; exit 2 ;; esac
+done
 
 command -v "$GO" >/dev/null || { echo "build.sh: '$GO' not found; Go 1.26+ is needed" >&2; exit 1; }
 
@@ -157,10 +173,61 @@ step_kwok() {
 		"-X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${KUBERNETES_VERSION#v}"
 }
 
+step_node-packages() {
+	"$TOOLCHAIN_DIR/node-packages.sh"
+}
+
+step_coredns() {
+	local d; d=$(stage_module coredns)
+	go_build "$d" coredns . \
+		"-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION -X github.com/coredns/coredns/coremain.gitTag=$COREDNS_VERSION -X github.com/coredns/coredns/coremain.buildDate=$COREDNS_BUILD_DATE"
+}
+
+step_kube-router() {
+	local d; d=$(stage_module kube-router)
+	go_build "$d" kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router \
+		"-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$KUBE_ROUTER_VERSION -X github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate=$KUBE_ROUTER_BUILD_DATE"
+}
+
+# module_dir MODULE@VERSION: download a module (outside any wrapper, so no replace applies) and
+# print its directory in the module cache.
+module_dir() {
+	(cd "$TOOLCHAIN_HOME/src" && GOFLAGS= "$GO" mod download -json "$1") |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])'
+}
+
+# The traefik wrapper replaces lego with ./lego: a copy of lego at the version traefik requires,
+# whose DNS-provider factory is overwritten by go/traefik/_lego (see that file for why).
+step_traefik() {
+	local d lego; d=$(stage_module traefik)
+	lego=$(module_dir "github.com/go-acme/lego/v5@$TRAEFIK_LEGO_VERSION")
+	cp -R "$lego" "$d/lego"
+	chmod -R u+w "$d/lego"
+	cp -R "$d/_lego/." "$d/lego/"
+	go_build "$d" traefik github.com/traefik/traefik/v3/cmd/traefik \
+		"-X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION -X github.com/traefik/traefik/v3/pkg/version.Codename=$TRAEFIK_CODENAME -X github.com/traefik/traefik/v3/pkg/version.BuildDate=$TRAEFIK_BUILD_DATE"
+}
+
+# containerd 2.x without cgo: btrfs needs cgo (left out by the tag and by CGO_ENABLED=0), zfs and
+# devmapper snapshotters are not used (overlayfs is). The CRI plugin stays in.
+step_containerd() {
+	local d c pkg=github.com/containerd/containerd/v2
+	d=$(stage_module containerd)
+	local ld="-X $pkg/version.Version=$CONTAINERD_VERSION -X $pkg/version.Revision=$CONTAINERD_VERSION -X $pkg/version.Package=$pkg"
+	for c in containerd containerd-shim-runc-v2 ctr; do
+		GOFLAGS="$GOFLAGS -tags=${CONTAINERD_BUILD_TAGS// /,}" go_build "$d" "$c" "$pkg/cmd/$c" "$ld"
+	done
+}
+
 # A stamp counts only while the step's outputs are still there.
 outputs_present() {
 	local f
 	case $1 in
+	node-packages) "$TOOLCHAIN_DIR/node-packages.sh" --check 2>/dev/null || return 1; f="" ;;
+	coredns) f="bin/coredns" ;;
+	kube-router) f="bin/kube-router" ;;
+	traefik) f="bin/traefik" ;;
+	containerd) f="bin/containerd bin/containerd-shim-runc-v2 bin/ctr" ;;
 	pulumi) f="bin/pulumi" ;;
 	pulumi-language-python) f="bin/pulumi-language-python bin/pulumi-language-python-exec bin/pulumi-resource-pulumi-python" ;;
 	provider-kubernetes) f="providers/pulumi-resource-kubernetes" ;;
@@ -174,7 +241,6 @@ outputs_present() {
 }
 
 for s in "${STEPS[@]}"; do
-	case " ${ALL_STEPS[*]} " in *" $s "*) ;; *) echo "build.sh: unknown step '$s' (steps: ${ALL_STEPS[*]})" >&2; exit 2 ;; esac
 	case " ${TOOLCHAIN_SKIP:-} " in *" $s "*) log "skip $s (TOOLCHAIN_SKIP)"; continue ;; esac
 	if [ -e "$TOOLCHAIN_HOME/stamps/$s" ] && outputs_present "$s"; then
 		log "$s: already built ($(cat "$TOOLCHAIN_HOME/stamps/$s"))"
