@@ -113,8 +113,8 @@ def test_residency_follows_the_config(tmp_path):
     assert "authentication/authorization" in data["dataMovement"]
     local = json.loads(invoke("residency", "-s", "local", "--json").stdout)
     where = {row["dataType"]: " ".join(row["location"]) for row in local["data"]}
-    assert "in-cluster MySQL in namespace `zenml-default`" in where["Pipeline Metadata"]
-    assert "mirror `docker.io`" in where["Container Images"]
+    assert "in-cluster MariaDB in namespace `zenml-default`" in where["Pipeline Metadata"]
+    assert "mirror `127.0.0.1:5000`" in where["Container Images"]
     assert "each OSS workspace's own database" in where["User/Org Data"]
 
 
