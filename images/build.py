@@ -88,8 +88,10 @@ def build(ref: str, force: bool = False, log=None) -> BuiltImage:
     parent = cache_root() / recipe.name
     parent.mkdir(parents=True, exist_ok=True)
     final = parent / key
-    with open(parent / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one build per image name at a time; a waiter then finds it cached
+    if not force and (final / "build.json").is_file():
+        return cached(ref)  # type: ignore[return-value]  # a lookup: no lock, never waits for other builds
+    with open(parent / f".lock-{key}", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build per key at a time; a waiter then finds it cached
         if not force and (final / "build.json").is_file():
             return cached(ref)  # type: ignore[return-value]
         if os.geteuid() != 0:
@@ -97,7 +99,7 @@ def build(ref: str, force: bool = False, log=None) -> BuiltImage:
         if log:
             log(f"building {ref} ({recipe.name}, key {key})")
         started = time.monotonic()
-        for stale in parent.glob(".work-*"):  # left by a build that was killed; the lock says none is running
+        for stale in parent.glob(f".work-{key}-*"):  # left by a killed build of this key; the lock says none runs
             shutil.rmtree(stale, ignore_errors=True)
         work = parent / f".work-{key}-{os.getpid()}"
         work.mkdir()

@@ -106,6 +106,42 @@ def test_build_is_cached_by_key_and_rebuilds_on_change(tmp_path, monkeypatch):
     assert not list((tmp_path / "cache" / "images" / "fake").glob(".work-*"))  # no scratch left behind
 
 
+def test_a_cached_image_is_found_while_another_version_builds(tmp_path, monkeypatch):
+    """A lookup of a built key must not wait for a build of another version of the same image."""
+    import threading
+
+    calls: list = []
+    recipe = _fake_recipe(tmp_path, calls)
+    inside, release = threading.Event(), threading.Event()
+    quick = recipe.module.build
+
+    def slow_for_v2(version, work, layout, log, pip_cache):
+        if version == "2":
+            inside.set()
+            release.wait(20)
+        quick(version, work, layout, log, pip_cache)
+
+    recipe = Recipe(recipe.name, recipe.repository, recipe.directory, SimpleNamespace(build=slow_for_v2, check_version=lambda v: None))
+    monkeypatch.setenv("ZENML_PLATFORM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(build_mod, "recipe_for", lambda ref: (recipe, ref.rsplit(":", 1)[1]))
+    monkeypatch.setattr(build_mod.os, "geteuid", lambda: 0)
+    build_mod.build("example/fake:1")
+    builder = threading.Thread(target=build_mod.build, args=("example/fake:2",))
+    builder.start()
+    try:
+        assert inside.wait(10)
+        found = {}
+        lookup = threading.Thread(target=lambda: found.setdefault("image", build_mod.build("example/fake:1")))
+        lookup.start()
+        lookup.join(timeout=5)
+        assert not lookup.is_alive(), "the lookup waited for the other version's build"
+        assert found["image"].cached
+    finally:
+        release.set()
+        builder.join(timeout=20)
+        lookup.join(timeout=20)
+
+
 def test_a_failed_build_leaves_no_layout_and_keeps_its_log(tmp_path, monkeypatch):
     recipe = _fake_recipe(tmp_path, [])
 
