@@ -69,7 +69,7 @@ def test_images_with_an_other_mirror_keeps_path_and_tag():
     pairs = dict(line.split(" ") for line in result.stdout.splitlines())
     assert pairs["zenmldocker/zenml-server:0.98.0"] == "registry.corp.internal:5000/zenml/zenmldocker/zenml-server:0.98.0"
     skopeo = invoke("images", "-s", "local", "--mirror", "r.internal", "--format", "skopeo").stdout
-    assert "skopeo copy --all docker://mysql:8.4.3 docker://r.internal/mysql:8.4.3" in skopeo
+    assert "skopeo copy --all docker://mariadb:10.11 docker://r.internal/mariadb:10.11" in skopeo  # engine mariadb
 
 
 def test_images_bad_input():
