@@ -97,7 +97,8 @@ MARIADB = Engine(
     # Over the server's socket: secure transport by definition (require_secure_transport admits it), and MariaDB
     # 10.11 clients do not try TLS on TCP by themselves. The first-start initialisation uses a private socket, so
     # this only answers once the real server is up.
-    readiness=["sh", "-c", 'mariadb-admin ping --socket=/run/mysqld/mysqld.sock -uroot -p"$MARIADB_ROOT_PASSWORD" --silent'],
+    # The password travels in the client's environment (MYSQL_PWD), not in its argv.
+    readiness=["sh", "-c", 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb-admin ping --socket=/run/mysqld/mysqld.sock -uroot --silent'],
     # MariaDB 10.11 clients do not use TLS unless asked: --ssl when the server requires it.
     dump_script=lambda tls: (
         'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '

@@ -191,7 +191,9 @@ def test_mariadb_statefulset(preview):
     mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
     assert {"/var/lib/mysql", "/run/mysqld", "/tmp", "/etc/zenml-db-tls", "/etc/mysql/conf.d"} <= set(mounts)
     # Readiness over the socket the entrypoint's first-start server does not use.
-    assert "--socket=/run/mysqld/mysqld.sock" in c["readinessProbe"]["exec"]["command"][2]
+    probe = c["readinessProbe"]["exec"]["command"][2]
+    assert "--socket=/run/mysqld/mysqld.sock" in probe
+    assert not any(t.startswith(("-p", "--password")) for t in probe.split())  # the password is not in argv
     assert c["livenessProbe"]["tcpSocket"] == {"port": 3306} and c["startupProbe"]["tcpSocket"] == {"port": 3306}
     assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
     [cm] = [r for r in result.of_type("kubernetes:core/v1:ConfigMap") if r.name == "alpha-mariadb-config"]
