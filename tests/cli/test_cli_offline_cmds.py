@@ -265,3 +265,10 @@ def test_init_prompts_on_a_terminal(tmp_path, monkeypatch):
     cfg = yaml.safe_load(out.read_text())["config"]
     assert cfg["zenml-platform:registryMirror"] == {"registry": "registry.corp:5000"}
     assert cfg["zenml-platform:workspaces"] == [{"name": "default"}]
+
+
+def test_validate_rejects_an_unknown_database_engine(tmp_path):
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config:\n  zenml-platform:scenario: airgapped\n  zenml-platform:domain: x.example.com\n"
+                   "  zenml-platform:workspaces:\n    - name: a\n      database:\n        inCluster:\n          engine: postgres\n")
+    assert_invalid(invoke("validate", "-f", str(bad)), "workspaces[0].database.inCluster.engine", "mariadb")
