@@ -41,6 +41,8 @@ fi
 
 # SQL string literal: backslashes and single quotes escaped.
 sql_str() { printf "'%s'" "$(printf '%s' "$1" | sed -e "s/\\\\/\\\\\\\\/g" -e "s/'/\\\\'/g")"; }
+# One SQL statement per line, verbatim (dash's echo would interpret the backslashes of an escaped password).
+sql() { printf '%s\n' "$*"; }
 # SQL identifier: backticks doubled.
 sql_id() { printf '`%s`' "$(printf '%s' "$1" | sed -e 's/`/``/g')"; }
 
@@ -68,21 +70,21 @@ if [ ! -d "$datadir/mysql" ]; then
   done
   client() { mariadb --socket="$init_socket" -uroot --binary-mode --batch "$@"; }
   {
-    echo "SET @@SESSION.SQL_LOG_BIN=0;"
-    echo "DELETE FROM mysql.global_priv WHERE User='' OR (User='root' AND Host NOT IN ('localhost'));"
-    echo "ALTER USER 'root'@'localhost' IDENTIFIED BY $(sql_str "$MARIADB_ROOT_PASSWORD");"
-    echo "CREATE USER 'root'@'%' IDENTIFIED BY $(sql_str "$MARIADB_ROOT_PASSWORD");"
-    echo "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;"
+    sql "SET @@SESSION.SQL_LOG_BIN=0;"
+    sql "DELETE FROM mysql.global_priv WHERE User='' OR (User='root' AND Host NOT IN ('localhost'));"
+    sql "ALTER USER 'root'@'localhost' IDENTIFIED BY $(sql_str "$MARIADB_ROOT_PASSWORD");"
+    sql "CREATE USER 'root'@'%' IDENTIFIED BY $(sql_str "$MARIADB_ROOT_PASSWORD");"
+    sql "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;"
     if [ -n "$MARIADB_DATABASE" ]; then
-      echo "CREATE DATABASE IF NOT EXISTS $(sql_id "$MARIADB_DATABASE");"
+      sql "CREATE DATABASE IF NOT EXISTS $(sql_id "$MARIADB_DATABASE");"
     fi
     if [ -n "$MARIADB_USER" ]; then
-      echo "CREATE USER $(sql_str "$MARIADB_USER")@'%' IDENTIFIED BY $(sql_str "$MARIADB_PASSWORD");"
+      sql "CREATE USER $(sql_str "$MARIADB_USER")@'%' IDENTIFIED BY $(sql_str "$MARIADB_PASSWORD");"
       if [ -n "$MARIADB_DATABASE" ]; then
-        echo "GRANT ALL PRIVILEGES ON $(sql_id "$MARIADB_DATABASE").* TO $(sql_str "$MARIADB_USER")@'%';"
+        sql "GRANT ALL PRIVILEGES ON $(sql_id "$MARIADB_DATABASE").* TO $(sql_str "$MARIADB_USER")@'%';"
       fi
     fi
-    echo "FLUSH PRIVILEGES;"
+    sql "FLUSH PRIVILEGES;"
   } | client || die "creating root, database and user failed"
   # From here on root needs its password; the client reads it from the environment, never from argv.
   export MYSQL_PWD="$MARIADB_ROOT_PASSWORD"

@@ -45,6 +45,9 @@ class Container:
     gid: int
     mounts: list[Mount] = field(default_factory=list)
     cwd: str = "/"
+    # Capabilities of the process: none, as the pods' securityContext drops ALL; a test of a plain root start
+    # gives the usual runtime defaults (CAP_CHOWN, CAP_SETUID, ...).
+    capabilities: list[str] = field(default_factory=list)
     proc: Optional[subprocess.Popen] = None
 
     def _config(self) -> dict:
@@ -56,9 +59,8 @@ class Container:
             env=[f"{k}={v}" for k, v in {**image_env, **self.env}.items()],
             user={"uid": self.uid, "gid": self.gid, "additionalGids": [self.gid]},
             cwd=self.cwd,
-            noNewPrivileges=True,
-            # capabilities: drop ALL, as the pods' securityContext does
-            capabilities={k: [] for k in ("bounding", "effective", "inheritable", "permitted", "ambient")},
+            noNewPrivileges=not self.capabilities,
+            capabilities={k: list(self.capabilities) for k in ("bounding", "effective", "permitted")},
         )
         spec["root"] = {"path": str(self.bundle / "rootfs"), "readonly": True}
         spec["hostname"] = self.name

@@ -61,6 +61,14 @@ def work():
     shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def bundles(built, work):
+    """Each image unpacked once (umoci, as root: owners and modes as in the image); rootfs shared read-only."""
+    for ref, b in built.items():
+        unpack(b.layout, b.version, work / b.name)
+    return {b.name: work / b.name for b in built.values()}
+
+
 def _env(container: dict, overrides: dict[str, str]) -> dict[str, str]:
     out = {}
     for e in container.get("env", []):
@@ -108,14 +116,14 @@ def _mounts(w, pod: dict, container: dict, work: Path, files_for_secret) -> list
     return out
 
 
-def test_mariadb_and_server_run_as_rendered(built, work):
+def test_mariadb_and_server_run_as_rendered(built, bundles, work):
     [w] = server_workloads(LOCAL)
     [sts] = [s for s in w.in_namespace("StatefulSet") if s["metadata"]["labels"]["app.kubernetes.io/name"] == "mariadb"]
     db_pod = sts["spec"]["template"]["spec"]
     db_c = db_pod["containers"][0]
     server_ref = w.server_container["image"].split("/", 1)[1]  # the mirrored name minus 127.0.0.1:5000
     mariadb_ref = db_c["image"].split("/", 1)[1]
-    db_img, srv_img = built[mariadb_ref], built[server_ref]
+    assert {mariadb_ref, server_ref} <= set(built)
 
     pki = Pki.create(work / "pki")
     pem = {"tls.crt": pki.server_cert.read_text(), "tls.key": pki.server_key.read_text(), "ca.crt": pki.ca_cert.read_text()}
@@ -123,8 +131,6 @@ def test_mariadb_and_server_run_as_rendered(built, work):
     def secret_files(name: str) -> dict[str, str]:
         return pem  # the database's TLS and CA Secrets; no other Secret is mounted as files by these pods
 
-    unpack(db_img.layout, db_img.version, work / "mariadb")
-    unpack(srv_img.layout, srv_img.version, work / "server")
     port, http_port = free_port(), free_port()
     state = work / "state"
     state.mkdir()
@@ -132,7 +138,7 @@ def test_mariadb_and_server_run_as_rendered(built, work):
 
     def container(name, bundle, pod, c, args, env, extra_mounts=()):
         ctx = pod["securityContext"]
-        con = Container(name=name, bundle=work / bundle, state_root=state, log=work / f"{name}.log", args=args,
+        con = Container(name=name, bundle=bundles[bundle], state_root=state, log=work / f"{name}.log", args=args,
                         env=env, uid=int(ctx["runAsUser"]), gid=int(ctx.get("runAsGroup", ctx["runAsUser"])),
                         mounts=[*_mounts(w, pod, c, work, secret_files), *extra_mounts])
         started.append(con)
@@ -153,7 +159,7 @@ def test_mariadb_and_server_run_as_rendered(built, work):
         url = f"mysql://127.0.0.1:{port}/" + w.env_value("ZENML_STORE_URL").rsplit("/", 1)[1]
         job_c, job_pod = w.migration_container, w.job["spec"]["template"]["spec"]
         assert job_c["image"] == w.server_container["image"]  # the migration Job uses the server image
-        migrate = container("migrate", "server", job_pod, job_c, job_c["command"], _env(job_c, {"ZENML_STORE_URL": url}))
+        migrate = container("migrate", "zenml-server", job_pod, job_c, job_c["command"], _env(job_c, {"ZENML_STORE_URL": url}))
         code = migrate.wait(timeout=600)
         assert code == 0, migrate.output()[-4000:]
         migrate.stop()
@@ -163,7 +169,7 @@ def test_mariadb_and_server_run_as_rendered(built, work):
         cmd = list(w.server_container["command"])
         cmd[cmd.index("--port") + 1] = str(http_port)
         cmd[cmd.index("--host") + 1] = "127.0.0.1"
-        server = container("server", "server", w.deployment["spec"]["template"]["spec"], w.server_container, cmd,
+        server = container("server", "zenml-server", w.deployment["spec"]["template"]["spec"], w.server_container, cmd,
                            _env(w.server_container, {"ZENML_STORE_URL": url}))
         body = {}
 
@@ -209,3 +215,32 @@ def test_mariadb_and_server_run_as_rendered(built, work):
                 con.stop(grace=20)
             except Exception:  # keep cleaning up the others
                 pass
+
+
+def test_mariadb_started_as_root_drops_to_uid_999(bundles, work):
+    """Outside Kubernetes (no runAsUser) the entrypoint chowns the data directory and runs mariadbd as 999."""
+    data = work / "root-start-data"
+    data.mkdir()
+    port = free_port()
+    state = work / "root-state"
+    db = Container(name="mariadb-root", bundle=bundles["mariadb"], state_root=state, log=work / "mariadb-root.log",
+                   args=["docker-entrypoint.sh", f"--port={port}", "--bind-address=127.0.0.1"],
+                   env={"MARIADB_ROOT_PASSWORD": "r00t'quote\\back", "MARIADB_DATABASE": "zen`ml",
+                        "MARIADB_USER": "zenml", "MARIADB_PASSWORD": "pw'with\"odd"},
+                   uid=0, gid=0, mounts=[Mount("/var/lib/mysql", data), Mount("/run/mysqld"), Mount("/tmp")],
+                   capabilities=["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETUID", "CAP_SETGID"])
+    db.start()
+    try:
+        ping = ["sh", "-c", 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb-admin ping --socket=/run/mysqld/mysqld.sock -uroot --silent']
+        wait_until(lambda: not db.running() or db.exec(ping).returncode == 0, 180, 1, "MariaDB readiness")
+        assert db.running(), db.output()[-3000:]
+        status = db.exec(["cat", "/proc/1/status"]).stdout
+        assert re.search(r"^Uid:\s+999\s+999", status, re.M), status
+        assert os.stat(data).st_uid == 999
+        # Quotes and backslashes in the passwords and a backtick in the database name survive the SQL escaping.
+        q = db.exec(["sh", "-c", 'MYSQL_PWD="$MARIADB_PASSWORD" mariadb --socket=/run/mysqld/mysqld.sock -uzenml '
+                     '-N -e "SELECT CURRENT_USER(); SHOW DATABASES"'])
+        assert q.returncode == 0, q.stderr
+        assert "zenml@%" in q.stdout and "zen`ml" in q.stdout, q.stdout
+    finally:
+        db.stop(grace=30)
