@@ -1,7 +1,7 @@
 # Entry points. The README's two commands are `make deploy-local` and `make test`.
 PY := .venv/bin/python
 
-.PHONY: venv test-env deploy-local test unit contract e2e toolchain images cluster-up cluster-down cluster-status schema plan-examples benchmark
+.PHONY: venv test-env deploy-local test unit contract e2e toolchain cluster-up cluster-down cluster-status schema plan-examples benchmark images-tools images images-push images-test
 
 venv:
 	@scripts/bootstrap.sh
@@ -30,9 +30,20 @@ e2e: test-env toolchain images
 toolchain:
 	@toolchain/build.sh >&2
 
-## The local stack's container images and the node's sandbox image, from recipes in images/ (cached by key).
-images: venv
+## Container images built from images/ (Debian + PyPI) into ~/.cache/zenml-platform/images; root needed.
+images-tools:
+	@images/install-tools.sh
+
+images: venv images-tools
 	$(PY) -m images.build --stack local --node-images
+
+## Push them into the local mirror (REGISTRY=host:port, default the local stack's 127.0.0.1:5000).
+images-push: images
+	$(PY) -m images.push --registry $${REGISTRY:-127.0.0.1:5000} --stack local --node-images
+
+## Run the built images with runc (server + MariaDB + migration) and push into a throwaway registry.
+images-test: images
+	$(PY) -m pytest -m images -p no:cacheprovider tests/images
 
 cluster-up: venv toolchain
 	$(PY) -m toolchain.localcluster up --dir .zenml-platform/cluster

@@ -51,7 +51,8 @@ def residency_rows(cfg) -> list[dict[str, Any]]:
     rows: dict[str, list[str]] = {k: [] for k in DESCRIPTIONS}
 
     for ws in ws_list:
-        rows["Pipeline Metadata"].append(_database(cfg, ws.database, f"workspace `{ws.name}`", cfg.namespace_of(ws), "MySQL"))
+        engine = "MariaDB" if ws.database.in_cluster.engine == "mariadb" else "MySQL"
+        rows["Pipeline Metadata"].append(_database(cfg, ws.database, f"workspace `{ws.name}`", cfg.namespace_of(ws), engine))
     if not ws_list:
         rows["Pipeline Metadata"].append("no workspaces in this stack: each workspace enrolled with this control plane keeps its own")
 
@@ -69,7 +70,7 @@ def residency_rows(cfg) -> list[dict[str, Any]]:
     if cfg.registry_mirror is not None:
         rows["Container Images"].append(f"platform images: mirror `{cfg.registry_mirror.registry}` (every image rewritten; list with `zenml-platform images`)")
     else:
-        registries = sorted({_registry(getattr(cfg.images, f)) for f in ("server", "pro_server", "mysql", "postgres", "control_plane_api")})
+        registries = sorted({_registry(getattr(cfg.images, f)) for f in ("server", "pro_server", "mysql", "mariadb", "postgres", "control_plane_api")})
         rows["Container Images"].append("platform images: public registries " + ", ".join(f"`{r}`" for r in registries))
     pipeline_registries = sorted({ws.runner.docker_registry for ws in ws_list if ws.runner.docker_registry})
     rows["Container Images"].append(

@@ -1,4 +1,4 @@
-"""What differs between MySQL 8 and PostgreSQL when run in the cluster; the StatefulSet logic is shared."""
+"""What differs between MySQL 8, MariaDB and PostgreSQL when run in the cluster; the StatefulSet logic is shared."""
 
 from __future__ import annotations
 
@@ -18,8 +18,13 @@ class Engine:
     config_files: Callable[[bool, str], dict[str, str]]  # (tls, tls dir) -> files for a ConfigMap
     config_path: str
     readiness: list[str]
-    dump_script: str
+    dump_script: Callable[[bool], str]  # tls -> the backup Job's shell script
     dump_env: Callable[[str, str, str, str], list[dict[str, Any]]]  # (secret, host, database, username)
+    protocol: str = ""  # the client protocol (URL scheme, DatabaseConnection.engine); default: kind
+
+    @property
+    def scheme(self) -> str:
+        return self.protocol or self.kind
 
 
 def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
@@ -27,6 +32,20 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
 
 
 TLS_DIR = "/etc/zenml-db-tls"
+
+
+def _mysql_config(tls: bool, tls_dir: str) -> dict[str, str]:
+    """One conf.d file; MySQL 8 and MariaDB 10.11 read the same options."""
+    lines = ["[mysqld]", "skip-name-resolve", "max_connections=400", "character-set-server=utf8mb4"]
+    if tls:
+        lines += [
+            "require_secure_transport=ON",
+            f"ssl_ca={tls_dir}/ca.crt",
+            f"ssl_cert={tls_dir}/tls.crt",
+            f"ssl_key={tls_dir}/tls.key",
+            "tls_version=TLSv1.2,TLSv1.3",
+        ]
+    return {"zenml.cnf": "\n".join(lines) + "\n"}
 
 MYSQL = Engine(
     kind="mysql",
@@ -41,29 +60,50 @@ MYSQL = Engine(
         _secret_env("MYSQL_PASSWORD", secret, "password"),
     ],
     args=lambda tls: [],
-    config_files=lambda tls, tls_dir: {
-        "zenml.cnf": "\n".join(
-            ["[mysqld]", "skip-name-resolve", "max_connections=400", "character-set-server=utf8mb4"]
-            + (
-                [
-                    "require_secure_transport=ON",
-                    f"ssl_ca={tls_dir}/ca.crt",
-                    f"ssl_cert={tls_dir}/tls.crt",
-                    f"ssl_key={tls_dir}/tls.key",
-                    "tls_version=TLSv1.2,TLSv1.3",
-                ]
-                if tls
-                else []
-            )
-        )
-        + "\n"
-    },
+    config_files=lambda tls, tls_dir: _mysql_config(tls, tls_dir),
     config_path="/etc/mysql/conf.d",
     readiness=["sh", "-c", 'mysqladmin ping -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" --silent'],
-    dump_script=(
+    dump_script=lambda tls: (
         'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '
         'mysqldump --host="$DB_HOST" --user=root --single-transaction --routines --triggers '
         '--databases "$DB_NAME" | gzip > "$f.partial"; mv "$f.partial" "$f"; '
+        'find /backups -name "*.sql.gz" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
+    ),
+    dump_env=lambda secret, host, db, user: [
+        _secret_env("MYSQL_PWD", secret, "root-password"),
+        {"name": "DB_HOST", "value": host},
+        {"name": "DB_NAME", "value": db},
+    ],
+)
+
+# Debian bookworm's mariadb-server with our entrypoint (images/mariadb): the official MariaDB image's variable
+# names, the same conf.d options as MySQL. Clients speak the MySQL protocol (ZenML's URL scheme is mysql).
+MARIADB = Engine(
+    kind="mariadb",
+    protocol="mysql",
+    port=3306,
+    uid=999,
+    data_path="/var/lib/mysql",
+    run_paths=("/run/mysqld", "/tmp"),
+    env=lambda secret, db, user: [
+        _secret_env("MARIADB_ROOT_PASSWORD", secret, "root-password"),
+        {"name": "MARIADB_DATABASE", "value": db},
+        {"name": "MARIADB_USER", "value": user},
+        _secret_env("MARIADB_PASSWORD", secret, "password"),
+    ],
+    args=lambda tls: [],
+    config_files=lambda tls, tls_dir: _mysql_config(tls, tls_dir),
+    config_path="/etc/mysql/conf.d",
+    # Over the server's socket: secure transport by definition (require_secure_transport admits it), and MariaDB
+    # 10.11 clients do not try TLS on TCP by themselves. The first-start initialisation uses a private socket, so
+    # this only answers once the real server is up.
+    # The password travels in the client's environment (MYSQL_PWD), not in its argv.
+    readiness=["sh", "-c", 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb-admin ping --socket=/run/mysqld/mysqld.sock -uroot --silent'],
+    # MariaDB 10.11 clients do not use TLS unless asked: --ssl when the server requires it.
+    dump_script=lambda tls: (
+        'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '
+        'mariadb-dump --host="$DB_HOST" --user=root ' + ("--ssl " if tls else "") + '--single-transaction '
+        '--routines --triggers --databases "$DB_NAME" | gzip > "$f.partial"; mv "$f.partial" "$f"; '
         'find /backups -name "*.sql.gz" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
     ),
     dump_env=lambda secret, host, db, user: [
@@ -94,7 +134,7 @@ POSTGRES = Engine(
     config_files=lambda tls, tls_dir: {},
     config_path="",
     readiness=["sh", "-c", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
-    dump_script=(
+    dump_script=lambda tls: (
         'set -eu; f="/backups/${PGDATABASE}-$(date +%Y%m%dT%H%M%S).dump"; '
         'pg_dump --format=custom --file="$f.partial"; mv "$f.partial" "$f"; '
         'find /backups -name "*.dump" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'

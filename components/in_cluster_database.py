@@ -16,7 +16,7 @@ import pulumi_random as random
 from components import PACKAGE
 from components.context import DeployContext
 from components.database import DatabaseConnection
-from components.database_engines import MYSQL, POSTGRES, TLS_DIR, Engine
+from components.database_engines import MARIADB, MYSQL, POSTGRES, TLS_DIR, Engine
 from components.internal_ca import InternalCertificateAuthority
 from components.kube import container_security_context, labels, pod_security_context, resources, selector, tmp_volume
 from stack_config.model import InClusterDatabase
@@ -242,10 +242,10 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
 
         backup_on = settings.backup.enabled if settings.backup.enabled is not None else defaults.backup_enabled
         if backup_on:
-            self._backup(name, namespace, ctx, engine, image, settings, defaults, host, database, username, meta_labels, client_labels)
+            self._backup(name, namespace, ctx, engine, image, settings, defaults, host, database, username, meta_labels, client_labels, tls_on)
 
         self.connection = DatabaseConnection(
-            engine=engine.kind,
+            engine=engine.scheme,
             host=host,
             port=engine.port,
             database=database,
@@ -262,7 +262,7 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
         )
         self.register_outputs({"host": host, "port": engine.port, "database": database})
 
-    def _backup(self, name, namespace, ctx, engine, image, settings, defaults, host, database, username, meta_labels, client_labels):
+    def _backup(self, name, namespace, ctx, engine, image, settings, defaults, host, database, username, meta_labels, client_labels, tls_on):
         size = settings.backup.storage_size or defaults.backup_storage
         claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-backups",
@@ -310,7 +310,7 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
                                         "name": "backup",
                                         "image": image,
                                         "imagePullPolicy": ctx.image_pull_policy,
-                                        "command": ["sh", "-c", engine.dump_script],
+                                        "command": ["sh", "-c", engine.dump_script(tls_on)],
                                         "env": [
                                             *engine.dump_env(f"{name}-credentials", host, database, username),
                                             {"name": "RETENTION_DAYS", "value": str(retention)},
@@ -343,6 +343,12 @@ class MySqlDatabase(InClusterDatabaseServer):
     """MySQL 8 for one workspace's metadata."""
 
     engine = MYSQL
+
+
+class MariaDbDatabase(InClusterDatabaseServer):
+    """MariaDB 10.11 (Debian's, images/mariadb) for one workspace's metadata: database.inCluster.engine mariadb."""
+
+    engine = MARIADB
 
 
 class PostgresDatabase(InClusterDatabaseServer):

@@ -13,7 +13,7 @@ import pulumi
 from components import PACKAGE
 from components.context import DeployContext
 from components.external_database import ExternalDatabaseLink
-from components.in_cluster_database import MySqlDatabase
+from components.in_cluster_database import MariaDbDatabase, MySqlDatabase
 from components.ingress import IngressArgs, IngressHost
 from components.internal_ca import InternalCertificateAuthority
 from components.kube import labels, resources, tolerations
@@ -81,12 +81,15 @@ class Workspace(pulumi.ComponentResource):
                     f"CREATE DATABASE IF NOT EXISTS `{DATABASE}_backup`;\n"
                     f"GRANT ALL PRIVILEGES ON `{DATABASE}_backup`.* TO '{DB_USER}'@'%';\n"
                 )
-            db = MySqlDatabase(
-                f"{n}-mysql",
+            # MySQL unless the workspace asks for MariaDB; the resource names carry the engine.
+            mariadb = ws.database.in_cluster.engine == "mariadb"
+            server_class = MariaDbDatabase if mariadb else MySqlDatabase
+            db = server_class(
+                f"{n}-{server_class.engine.kind}",
                 namespace=ns.name,
                 namespace_name=ns_name,
                 ctx=ctx,
-                image=ctx.images(cfg.images.mysql),
+                image=ctx.images(cfg.images.mariadb if mariadb else cfg.images.mysql),
                 settings=ws.database.in_cluster,
                 defaults=defaults,
                 database=DATABASE,

@@ -172,6 +172,7 @@ class Images(Section):
     control_plane_api: str = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-api"
     control_plane_dashboard: str = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-dashboard"
     mysql: str = "mysql:8.4.3"
+    mariadb: str = Field("mariadb:10.11", description="Workspace databases with engine mariadb (images/mariadb builds it).")
     postgres: str = "postgres:16.6"
     runner: Optional[str] = Field(None, description="Full runner image; default zenmldocker/zenml:<version>-py3.11.")
     pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
@@ -222,6 +223,11 @@ class BackupSettings(Section):
 
 
 class InClusterDatabase(Section):
+    engine: Optional[Literal["mysql", "mariadb"]] = Field(
+        None,
+        description="Workspace databases: mysql (default) or mariadb (works in ZenML's test matrix, not officially "
+        "supported by ZenML). The control plane's database is always PostgreSQL.",
+    )
     storage_size: Optional[str] = None
     storage_class_name: Optional[str] = None
     tls: bool = Field(True, description="Serve TLS with a certificate from the stack's internal database CA.")
@@ -432,6 +438,15 @@ class ControlPlane(Section):
     resources: ResourcesSpec = ResourcesSpec()
     values: dict = Field(default_factory=dict, description="Extra chart values, merged last. Never put secrets here.")
     external: ExternalControlPlane = ExternalControlPlane()
+
+    @model_validator(mode="after")
+    def _postgres_only(self) -> "ControlPlane":
+        if self.database.in_cluster.engine is not None:
+            raise ValueError(
+                "database.inCluster.engine: the control plane's in-cluster database is always PostgreSQL; "
+                "engine (mysql | mariadb) applies to workspace databases only"
+            )
+        return self
 
 
 class NetworkPolicySettings(Section):

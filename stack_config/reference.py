@@ -91,6 +91,8 @@ def reference_markdown() -> str:
             "",
             *_profiles(),
             "",
+            *_engines(),
+            "",
         ]
     )
 
@@ -121,3 +123,29 @@ def _profiles() -> list[str]:
         "StatefulSet volumes are kept by `persistentVolumeClaimRetentionPolicy: Retain` in every profile.",
     ]
     return lines
+
+
+def _engines() -> list[str]:
+    from stack_config.model import Images
+
+    images = Images()
+    return [
+        "## In-cluster database engines",
+        "",
+        "`workspaces[*].database.inCluster.engine` picks the workspace database server; both run as the same",
+        "StatefulSet (uid 999, read-only root, TLS from the internal database CA with `require_secure_transport`,",
+        "the backup CronJob from the same image, socket or TCP probes) and the server connects with `mysql://`.",
+        "",
+        "| engine | image (`images.*`) | what it is |",
+        "|---|---|---|",
+        f"| `mysql` (default) | `{images.mysql}` | the official MySQL image: the engine ZenML supports |",
+        f"| `mariadb` | `{images.mariadb}` | Debian bookworm's mariadb-server with our entrypoint, built by `images/` (see images/README.md) |",
+        "",
+        "What ZenML says: its self-hosting guide states that for production \"currently, only MySQL is supported\"",
+        "(https://docs.zenml.io/deploying-zenml/zenml-self-hosted), and the Pro workspace-server reference asks for a",
+        "dedicated MySQL database (https://docs.zenml.io/pro/manage/configuration-details/config-workspace-server).",
+        "MariaDB works in ZenML's own test matrix (its migration tests run against MariaDB) but is not officially",
+        "supported. Use `mariadb` where no MySQL image is available (the `local` stack builds everything from Debian",
+        "packages); prefer `mysql` for production data. Changing the engine of an existing workspace creates a new,",
+        "empty database server (the old volume is retained, not migrated).",
+    ]

@@ -69,7 +69,7 @@ def test_images_with_an_other_mirror_keeps_path_and_tag():
     pairs = dict(line.split(" ") for line in result.stdout.splitlines())
     assert pairs["zenmldocker/zenml-server:0.98.0"] == "registry.corp.internal:5000/zenml/zenmldocker/zenml-server:0.98.0"
     skopeo = invoke("images", "-s", "local", "--mirror", "r.internal", "--format", "skopeo").stdout
-    assert "skopeo copy --all docker://mysql:8.4.3 docker://r.internal/mysql:8.4.3" in skopeo
+    assert "skopeo copy --all docker://mariadb:10.11 docker://r.internal/mariadb:10.11" in skopeo  # engine mariadb
 
 
 def test_images_bad_input():
@@ -113,8 +113,8 @@ def test_residency_follows_the_config(tmp_path):
     assert "authentication/authorization" in data["dataMovement"]
     local = json.loads(invoke("residency", "-s", "local", "--json").stdout)
     where = {row["dataType"]: " ".join(row["location"]) for row in local["data"]}
-    assert "in-cluster MySQL in namespace `zenml-default`" in where["Pipeline Metadata"]
-    assert "mirror `docker.io`" in where["Container Images"]
+    assert "in-cluster MariaDB in namespace `zenml-default`" in where["Pipeline Metadata"]
+    assert "mirror `127.0.0.1:5000`" in where["Container Images"]
     assert "each OSS workspace's own database" in where["User/Org Data"]
 
 
@@ -265,3 +265,10 @@ def test_init_prompts_on_a_terminal(tmp_path, monkeypatch):
     cfg = yaml.safe_load(out.read_text())["config"]
     assert cfg["zenml-platform:registryMirror"] == {"registry": "registry.corp:5000"}
     assert cfg["zenml-platform:workspaces"] == [{"name": "default"}]
+
+
+def test_validate_rejects_an_unknown_database_engine(tmp_path):
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config:\n  zenml-platform:scenario: airgapped\n  zenml-platform:domain: x.example.com\n"
+                   "  zenml-platform:workspaces:\n    - name: a\n      database:\n        inCluster:\n          engine: postgres\n")
+    assert_invalid(invoke("validate", "-f", str(bad)), "workspaces[0].database.inCluster.engine", "mariadb")

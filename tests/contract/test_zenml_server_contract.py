@@ -205,17 +205,18 @@ def _database_setup(w, pki: Pki) -> dict:
              "tls": tls, "cnf": None, "init_sql": "", "in_cluster": False}
 
     statefulsets = [s for s in w.in_namespace("StatefulSet")
-                    if s["metadata"]["labels"].get("app.kubernetes.io/name") == "mysql"]
+                    if s["metadata"]["labels"].get("app.kubernetes.io/name") in ("mysql", "mariadb")]
     if statefulsets:
         sts = statefulsets[0]
         setup["in_cluster"] = True
         pod = sts["spec"]["template"]["spec"]
         c = pod["containers"][0]
         db_env = {e["name"]: e for e in c["env"]}
-        # The server must log in with what the database was initialised with.
-        assert db_env["MYSQL_DATABASE"]["value"] == database
-        assert db_env["MYSQL_USER"]["value"] == username
-        assert db_env["MYSQL_PASSWORD"]["valueFrom"]["secretKeyRef"] == pw_ref, (
+        # The server must log in with what the database was initialised with (MYSQL_* or the MariaDB image's names).
+        prefix = "MARIADB" if sts["metadata"]["labels"]["app.kubernetes.io/name"] == "mariadb" else "MYSQL"
+        assert db_env[f"{prefix}_DATABASE"]["value"] == database
+        assert db_env[f"{prefix}_USER"]["value"] == username
+        assert db_env[f"{prefix}_PASSWORD"]["valueFrom"]["secretKeyRef"] == pw_ref, (
             "the server reads its DB password from a different Secret/key than the database was initialised with")
         volumes = {v["name"]: v for v in pod.get("volumes", [])}
         tls_dir = None

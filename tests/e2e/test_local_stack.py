@@ -23,13 +23,13 @@ def test_up_creates_the_workspace(deployed, kube):
     assert dep["status"].get("availableReplicas") == 1
     container = dep["spec"]["template"]["spec"]["containers"][0]
     assert container["securityContext"]["runAsNonRoot"] is True
-    sts = kube.get("/apis/apps/v1/namespaces/zenml-default/statefulsets/default-mysql")
+    sts = kube.get("/apis/apps/v1/namespaces/zenml-default/statefulsets/default-mariadb")
     assert sts["status"].get("readyReplicas") == 1
     jobs = kube.get("/apis/batch/v1/namespaces/zenml-default/jobs")["items"]
     migrations = [j for j in jobs if j["metadata"]["name"].startswith("zenml-migrate-0-98-0-")]
     assert len(migrations) == 1 and migrations[0]["status"].get("succeeded") == 1
     policies = {p["metadata"]["name"] for p in kube.get("/apis/networking.k8s.io/v1/namespaces/zenml-default/networkpolicies")["items"]}
-    assert {"default-deny", "allow-dns", "zenml-server", "default-mysql-clients"} <= policies
+    assert {"default-deny", "allow-dns", "zenml-server", "default-mariadb-clients"} <= policies
     ingress = kube.get("/apis/networking.k8s.io/v1/namespaces/zenml-default/ingresses/default-ingress")
     assert ingress["spec"]["tls"][0]["hosts"] == ["default.zenml.localhost"]
 

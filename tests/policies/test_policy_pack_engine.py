@@ -78,6 +78,6 @@ def test_mirror_config_reaches_the_rule(tmp_path, env):
     run = _preview(project, run_env, "--policy-pack-config", str(config))
     out = run.stdout + run.stderr
     assert run.returncode != 0 and "zenml-images-from-mirror" in out, out[-4000:]
-    config.write_text(json.dumps({"zenml-images-from-mirror": {"mirror": "docker.io"}}))  # the local stack's mirror
+    config.write_text(json.dumps({"zenml-images-from-mirror": {"mirror": "127.0.0.1:5000"}}))  # the local stack's mirror
     run = _preview(project, run_env, "--policy-pack-config", str(config))
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]

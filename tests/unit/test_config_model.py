@@ -254,3 +254,16 @@ def test_verified_external_database_needs_its_ca():
     assert "not verified" in found["workspaces[0].database.external.caCertificate"]
     cfg = config(workspaces=[{"name": "a", "database": {"mode": "external", "external": {**ext, "verifyServerCertificate": False}}}])
     assert not cfg.workspaces[0].database.external.verify_server_certificate
+
+
+def test_in_cluster_engine_is_mysql_or_mariadb_and_mysql_by_default():
+    assert config().workspaces[0].database.in_cluster.engine is None  # the component's default: MySQL
+    ws = config(workspaces=[{"name": "a", "database": {"inCluster": {"engine": "mariadb"}}}]).workspaces[0]
+    assert ws.database.in_cluster.engine == "mariadb"
+    bad = problems(with_(workspaces=[{"name": "a", "database": {"inCluster": {"engine": "postgres"}}}]))
+    assert "mysql" in bad["workspaces[0].database.inCluster.engine"] and "mariadb" in bad["workspaces[0].database.inCluster.engine"]
+
+
+def test_control_plane_database_engine_is_rejected():
+    bad = problems(with_(controlPlane={"enabled": True, "database": {"inCluster": {"engine": "mariadb"}}}))
+    assert "database.inCluster.engine" in bad["controlPlane"] and "PostgreSQL" in bad["controlPlane"]

@@ -168,6 +168,73 @@ def test_mysql_statefulset(preview):
     assert "mysqldump" in cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"][2]
 
 
+def mariadb_config(**overrides):
+    return config(workspaces=[{"name": "alpha", "database": {"inCluster": {"engine": "mariadb"}}}], **overrides)
+
+
+def test_mariadb_statefulset(preview):
+    result = plan(mariadb_config(), preview)
+    [sts] = result.of_type(STATEFULSET)
+    assert sts.name == "alpha-mariadb"
+    spec = sts.inputs["spec"]
+    pod = spec["template"]["spec"]
+    c = pod["containers"][0]
+    assert c["name"] == "mariadb"
+    # Its own image, the name images/mariadb builds, through the mirror.
+    assert c["image"] == "registry.corp.internal:5000/mariadb:10.11"
+    env = env_of(c)
+    assert set(env) == {"MARIADB_ROOT_PASSWORD", "MARIADB_DATABASE", "MARIADB_USER", "MARIADB_PASSWORD"}
+    for name in ("MARIADB_ROOT_PASSWORD", "MARIADB_PASSWORD"):
+        assert "secretKeyRef" in env[name]["valueFrom"] and "value" not in env[name]
+    assert pod["securityContext"]["runAsUser"] == 999 and pod["securityContext"]["fsGroup"] == 999
+    assert c["securityContext"]["readOnlyRootFilesystem"] and c["securityContext"]["runAsNonRoot"]
+    mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+    assert {"/var/lib/mysql", "/run/mysqld", "/tmp", "/etc/zenml-db-tls", "/etc/mysql/conf.d"} <= set(mounts)
+    # Readiness over the socket the entrypoint's first-start server does not use.
+    probe = c["readinessProbe"]["exec"]["command"][2]
+    assert "--socket=/run/mysqld/mysqld.sock" in probe
+    assert not any(t.startswith(("-p", "--password")) for t in probe.split())  # the password is not in argv
+    assert c["livenessProbe"]["tcpSocket"] == {"port": 3306} and c["startupProbe"]["tcpSocket"] == {"port": 3306}
+    assert spec["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    [cm] = [r for r in result.of_type("kubernetes:core/v1:ConfigMap") if r.name == "alpha-mariadb-config"]
+    assert "require_secure_transport=ON" in cm.inputs["data"]["zenml.cnf"]
+    assert "ssl_ca=/etc/zenml-db-tls/ca.crt" in cm.inputs["data"]["zenml.cnf"]
+    # The backup runs from the same image, with TLS because the server requires it.
+    [cron] = result.of_type("kubernetes:batch/v1:CronJob")
+    bc = cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert bc["image"] == c["image"]
+    assert "mariadb-dump" in bc["command"][2] and "--ssl " in bc["command"][2]
+    assert "secretKeyRef" in env_of(bc)["MYSQL_PWD"]["valueFrom"]
+    # The server speaks the MySQL protocol to it, verifying the database CA.
+    _, sc = server(result)
+    senv = env_of(sc)
+    assert senv["ZENML_STORE_URL"]["value"].startswith("mysql://alpha-mariadb.zenml-alpha.svc.cluster.local:3306/") or preview
+    assert senv["ZENML_STORE_SSL_VERIFY_SERVER_CERT"]["value"] == "True"
+    # Only labelled clients reach it.
+    policies = {(p.inputs["metadata"]["namespace"], p.inputs["metadata"]["name"]): p.inputs["spec"]
+                for p in result.of_type(NETPOL) if isinstance(p.inputs["metadata"].get("namespace"), str)}
+    db = policies[("zenml-alpha", "alpha-mariadb-clients")]
+    assert db["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 3306}]
+    assert not result.of_type(STATEFULSET)[0].inputs["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
+def test_mariadb_without_tls_dumps_without_ssl():
+    result = plan(config(workspaces=[{"name": "alpha", "database": {"inCluster": {"engine": "mariadb", "tls": False}}}]))
+    [cron] = result.of_type("kubernetes:batch/v1:CronJob")
+    script = cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    assert "mariadb-dump" in script and "--ssl" not in script
+    [cm] = [r for r in result.of_type("kubernetes:core/v1:ConfigMap") if r.name == "alpha-mariadb-config"]
+    assert "require_secure_transport" not in cm.inputs["data"]["zenml.cnf"]
+
+
+def test_mysql_stays_the_default_engine():
+    result = plan(config())
+    [sts] = result.of_type(STATEFULSET)
+    assert sts.name == "alpha-mysql"
+    assert sts.inputs["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/mysql:8.4.3")
+    assert "registry.corp.internal:5000/mariadb:10.11" not in (result.outputs.get("images") or {}).values()
+
+
 def test_dev_profile_has_no_backups_and_no_protection():
     result = plan(config(profile="dev"))
     assert result.of_type("kubernetes:batch/v1:CronJob") == []
