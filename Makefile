@@ -25,7 +25,7 @@ contract: test-env
 	$(PY) -m pytest -m contract -p no:cacheprovider tests
 
 e2e: test-env toolchain images
-	$(PY) -m pytest -m e2e -p no:cacheprovider tests
+	$(PY) -m pytest -m "e2e or images" -p no:cacheprovider tests
 
 toolchain:
 	@toolchain/build.sh >&2

@@ -141,7 +141,7 @@ def up(state_dir: Path, bin_dir: Path | None, sandbox_image_archive: Path, sandb
     (state / "cluster.json").write_text(json.dumps(meta, indent=2) + "\n")
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        netns.create(ns)
+        netns.create(ns, lc.SERVICE_CIDR)
         pki = state / "pki"
         backend = lc._make_pki(pki, extra_ips=(node_ip,),
                                clients=(("kubelet", f"system:node:{NODE_NAME}", "system:nodes"),))

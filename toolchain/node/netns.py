@@ -42,14 +42,19 @@ def exists(name: str) -> bool:
     return path_of(name).exists()
 
 
-def create(name: str) -> None:
-    """Create the namespace with lo up, the node address on lo, and forwarding on inside it only."""
+def create(name: str, service_cidr: str) -> None:
+    """Create the namespace with lo up, the node address on lo, and forwarding on inside it only.
+
+    The Service range gets a route through lo: a connection made on the node itself (the forwarder, the
+    kubelet's probes of Service addresses) needs a route before kube-proxy's OUTPUT rules rewrite it to a pod;
+    without one it fails at once with "network unreachable"."""
     if exists(name):
         delete(name)
     _ip("netns", "add", name)
     try:
         run_in(name, ["ip", "link", "set", "lo", "up"])
         run_in(name, ["ip", "addr", "add", f"{NODE_IP}/32", "dev", "lo"])
+        run_in(name, ["ip", "route", "add", service_cidr, "dev", "lo", "src", NODE_IP])
         for key, value in (
             ("net.ipv4.ip_forward", "1"),
             ("net.ipv4.conf.all.route_localnet", "1"),
