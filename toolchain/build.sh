@@ -18,8 +18,8 @@
 #
 # Usage: toolchain/build.sh [STEP...]   (default: the control-plane steps, in order)
 #   steps: pulumi pulumi-language-python provider-kubernetes provider-local plugins etcd kubernetes kwok
-#   node steps (not in the default): node-packages coredns kube-router traefik containerd;
-#   `node` stands for all of them. node-packages runs toolchain/node-packages.sh (apt-get, needs
+#   node steps (in the default): node-packages coredns kube-router traefik; `node` stands for them;
+#   containerd (v2, optional, not in the default). node-packages runs toolchain/node-packages.sh (apt-get, needs
 #   root or password-less sudo when something is missing; its "outputs" are the installed packages).
 # Env:   TOOLCHAIN_SKIP="step ..."  steps to leave out (e.g. "pulumi" when a pulumi of the
 #        pinned version is already on PATH), GO (default: go), TOOLCHAIN_GO_P (default: 2).
@@ -31,9 +31,11 @@ set -euo pipefail
 
 GO=${GO:-go}
 GO_P=${TOOLCHAIN_GO_P:-2}
-DEFAULT_STEPS=(pulumi pulumi-language-python provider-kubernetes provider-local plugins etcd kubernetes kwok)
-NODE_STEPS=(node-packages coredns kube-router traefik containerd)
-ALL_STEPS=("${DEFAULT_STEPS[@]}" "${NODE_STEPS[@]}")
+# The real node (the default of `cluster up` and `make deploy-local`) needs the node steps; containerd v2 is
+# an alternative to Debian's containerd 1.6 and is built only when asked for.
+NODE_STEPS=(node-packages coredns kube-router traefik)
+DEFAULT_STEPS=(pulumi pulumi-language-python provider-kubernetes provider-local plugins etcd kubernetes kwok "${NODE_STEPS[@]}")
+ALL_STEPS=("${DEFAULT_STEPS[@]}" containerd)
 STEPS=()
 for a in "${@:-${DEFAULT_STEPS[@]}}"; do
 	if [ "$a" = node ]; then STEPS+=("${NODE_STEPS[@]}"); else STEPS+=("$a"); fi
