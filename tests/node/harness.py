@@ -30,6 +30,11 @@ class Node:
         return self.meta["registry"]
 
     @property
+    def mirror(self) -> str:
+        """The registry as image names spell it inside the node (the stack's registryMirror)."""
+        return self.meta["mirror"]
+
+    @property
     def ingress_port(self) -> int:
         return int(self.meta["ingress_port"])
 

@@ -130,11 +130,12 @@ def test_pods_ready_by_their_probes_migration_first_images_from_the_mirror(deplo
                            "print('UID', os.getuid())").stdout
         assert "UID 1000" in out and "RO 30" in out, out
     images = node.containerd_images()
-    for src_dst in pushed:
-        assert src_dst.destination in images, (src_dst.destination, images)
+    for pushed_image in pushed:
+        in_node = node.mirror + pushed_image.destination[len(node.registry):]
+        assert in_node in images, (in_node, images)
     for p in running:
         for c in p["spec"]["containers"]:
-            assert c["image"].startswith(node.registry + "/"), c["image"]
+            assert c["image"].startswith(node.mirror + "/"), c["image"]
 
 
 def test_https_through_the_ingress_verified_against_the_stack_ca(deployed, node):

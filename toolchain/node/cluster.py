@@ -29,7 +29,9 @@ from toolchain.node import addons, hosts, kubelet, netns, oci, runtime, teardown
 NODE_NAME = "zenml-node"
 POD_SUBNET = "10.244.0.0/24"
 API_PORT_IN_NODE = 6443
-REGISTRY = "127.0.0.1:5000"
+# Inside every node the registry is 127.0.0.1:5000 (the `local` stack's registryMirror); the host reaches it on
+# its own loopback port (default the same), so two nodes can run side by side with the same image names.
+REGISTRY_IN_NODE = "127.0.0.1:5000"
 INGRESS_HOST_PORT = 443
 # Started in this order, stopped in the reverse one.
 COMPONENTS = (
@@ -136,7 +138,7 @@ def up(state_dir: Path, bin_dir: Path | None, sandbox_image_archive: Path, sandb
     cgroot = cgroup_root_for(state)
     node_ip = netns.NODE_IP
     meta: dict[str, Any] = {"mode": "node", "netns": ns, "cgroup_root": cgroot, "node": NODE_NAME,
-                            "node_ip": node_ip, "registry": f"127.0.0.1:{registry_port}",
+                            "node_ip": node_ip, "registry": f"127.0.0.1:{registry_port}", "mirror": REGISTRY_IN_NODE,
                             "ingress_port": ingress_port, "bin_dir": str(bin_dir or "")}
     (state / "cluster.json").write_text(json.dumps(meta, indent=2) + "\n")
     procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -160,7 +162,7 @@ def up(state_dir: Path, bin_dir: Path | None, sandbox_image_archive: Path, sandb
         procs["forwarder"] = _start(state, "forwarder", [
             sys.executable, "-m", "toolchain.node.forwarder", f"--netns={netns.path_of(ns)}",
             f"127.0.0.1:{api_host_port}=127.0.0.1:{API_PORT_IN_NODE}",
-            f"127.0.0.1:{registry_port}=127.0.0.1:{registry_port}",
+            f"127.0.0.1:{registry_port}={REGISTRY_IN_NODE}",
             f"127.0.0.1:{ingress_port}={addons.INGRESS_SERVICE_IP}:443",
         ], ns=None)
         procs["etcd"] = _start(state, "etcd", [
@@ -203,8 +205,7 @@ def up(state_dir: Path, bin_dir: Path | None, sandbox_image_archive: Path, sandb
         ], ns)
 
         rt = runtime.Runtime(state / "containerd")
-        runtime.write_config(rt, sandbox_image, POD_SUBNET,
-                             {f"127.0.0.1:{registry_port}": f"http://127.0.0.1:{registry_port}"})
+        runtime.write_config(rt, sandbox_image, POD_SUBNET, {REGISTRY_IN_NODE: f"http://{REGISTRY_IN_NODE}"})
         procs["containerd"] = _start(state, "containerd", runtime.containerd_argv(rt), ns)
         lc._wait("containerd socket", lambda: rt.socket.exists() and
                  runtime.ctr(rt, ns, "version", check=False).returncode == 0, 60, procs, state)
@@ -217,7 +218,7 @@ def up(state_dir: Path, bin_dir: Path | None, sandbox_image_archive: Path, sandb
         (state / "registry" / "config.yml").write_text(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
             f"    rootdirectory: {state / 'registry' / 'data'}\n  delete:\n    enabled: true\n"
-            f"http:\n  addr: 127.0.0.1:{registry_port}\n"
+            f"http:\n  addr: {REGISTRY_IN_NODE}\n"
         )
         procs["registry"] = _start(state, "registry", [registry_exe, "serve", str(state / "registry" / "config.yml")], ns)
 
