@@ -55,6 +55,22 @@ class Node:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr[-3000:]}")
         return proc
 
+    def memory_mib(self) -> float:
+        """Resident memory of every process of the node (components, containers), in MiB."""
+        from toolchain.node import netns, teardown
+
+        meta = self.meta
+        pids = teardown.processes_of([netns.path_of(meta["netns"])], meta["cgroup_root"], [str(self.state) + "/"])
+        total = 0
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                continue
+        return total / 1024
+
     def containerd_images(self) -> list[str]:
         from toolchain.node import runtime
 

@@ -129,6 +129,7 @@ def test_pods_ready_by_their_probes_migration_first_images_from_the_mirror(deplo
                            "try:\n    open('/probe','w')\nexcept OSError as e:\n    print('RO', e.errno)\n"
                            "print('UID', os.getuid())").stdout
         assert "UID 1000" in out and "RO 30" in out, out
+    print(f"node memory with one workspace running: {node.memory_mib():.0f} MiB resident")
     images = node.containerd_images()
     for pushed_image in pushed:
         in_node = node.mirror + pushed_image.destination[len(node.registry):]
