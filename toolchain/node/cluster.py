@@ -183,7 +183,7 @@ def up(state_dir: Path, bin_dir: Path | None, sandbox_image_archive: Path, sandb
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             "--authorization-mode=Node,RBAC", f"--service-cluster-ip-range={lc.SERVICE_CIDR}",
             "--allow-privileged=true", "--enable-priority-and-fairness=false", "--profiling=false",
-            "--enable-admission-plugins=NodeRestriction", "--v=1",
+            "--enable-admission-plugins=NodeRestriction", "--kubelet-preferred-address-types=InternalIP", "--v=1",
         ], ns)
         api = lc._Api(server, pki)
         lc._wait("kube-apiserver /readyz (through the loopback forwarder)",
