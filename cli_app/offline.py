@@ -45,6 +45,13 @@ def plan(
             typer.echo(f"{type_token:<{width}}  {n:>4}")
         typer.echo(f"{'total':<{width}}  {len(result.registrations):>4}")
     if out is not None:
-        plan_path, manifests_path = write_plan(result, out)
+        from planning.render import NotPlainData
+
+        try:
+            plan_path, manifests_path = write_plan(result, out)
+        except NotPlainData as exc:  # a bug of ours, not bad input: say where, write nothing
+            from cli_app.common import EXIT_FAILED, die
+
+            die(f"plan files not written: {exc}", EXIT_FAILED)
         if not as_json:
             typer.echo(f"wrote {plan_path} and {manifests_path}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
@@ -45,7 +46,8 @@ def mask(value: Any) -> Any:
         return {k: mask(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [mask(v) for v in value]
-    if value == UNKNOWN:
+    if isinstance(value, Unknown) or value == UNKNOWN:
+        # A preview deserializes unknowns as `pulumi.output.Unknown` objects; nothing may write their repr.
         return UNKNOWN_PLACEHOLDER
     return value
 

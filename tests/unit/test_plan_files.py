@@ -1,0 +1,111 @@
+"""`plan --out` files: written for every example stack in both modes, unknowns and secrets as placeholders,
+never an object repr, byte-identical across runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cli_app.main import app
+from planning.recording_mocks import UNKNOWN_PLACEHOLDER, Registration
+from planning.render import NotPlainData, render_plan, write_plan
+from planning.run import PlanResult, run_program
+from stack_config import load_stack_file
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+TENANT_STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "tenant").glob("Pulumi.*.yaml"))
+CLOUD_STACKS = [s for s in STACKS if s.endswith(("-aws", "-gcp"))]
+REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>")
+runner = CliRunner()
+
+
+def tenant_plan(stack: str, preview: bool) -> PlanResult:
+    from tenant.config import load_tenant_file
+    from tenant.program import deploy
+
+    return run_program(load_tenant_file(ROOT / "tenant" / f"Pulumi.{stack}.yaml"), stack, preview=preview, program=deploy)
+
+
+def assert_clean_files(out: Path) -> str:
+    plan_text, manifests_text = (out / "plan.json").read_text(), (out / "manifests.yaml").read_text()
+    assert not REPR.search(plan_text) and not REPR.search(manifests_text)
+    plan = json.loads(plan_text)
+    assert [r["urn"] for r in plan] == sorted(r["urn"] for r in plan)
+    list(yaml.safe_load_all(manifests_text))  # parses
+    return plan_text + manifests_text
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("mode", ["preview", "update"])
+def test_plan_out_writes_every_example_stack(tmp_path, stack, mode):
+    # Exactly what the preview workflow runs on every stack file (plus --update for the other mode).
+    argv = ["plan", "-s", stack, "--out", str(tmp_path / stack)] + (["--update"] if mode == "update" else [])
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    text = assert_clean_files(tmp_path / stack)
+    if mode == "preview" and stack in CLOUD_STACKS:
+        # Cloud resources have outputs only the provider knows (addresses, ARNs): a preview shows placeholders.
+        assert UNKNOWN_PLACEHOLDER in text
+
+
+@pytest.mark.parametrize("stack", TENANT_STACKS)
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "update"])
+def test_plan_files_of_tenant_stacks(tmp_path, stack, preview):
+    write_plan(tenant_plan(stack, preview), tmp_path)
+    assert_clean_files(tmp_path)
+
+
+def test_a_stray_object_fails_the_write_with_its_key_path_and_writes_nothing(tmp_path, monkeypatch):
+    reg = Registration(urn="urn:pulumi:s::p::kubernetes:core/v1:ConfigMap::cm", type="kubernetes:core/v1:ConfigMap",
+                       name="cm", parent=None, inputs={"data": {"k": object()}}, custom=True)
+    bad = PlanResult(stack="s", preview=True, registrations=[reg])
+    with pytest.raises(NotPlainData, match=r"cm\.data\.k: a object is not plain data"):
+        write_plan(bad, tmp_path / "direct")
+    assert not (tmp_path / "direct").exists()
+
+    import planning.run
+
+    monkeypatch.setattr(planning.run, "run_program", lambda *a, **k: bad)
+    result = runner.invoke(app, ["plan", "-s", "local", "--out", str(tmp_path / "cli")])
+    assert result.exit_code == 1
+    assert "cm.data.k: a object is not plain data" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "cli").exists()
+
+
+def test_plan_files_do_not_depend_on_registration_or_key_order():
+    result = run_program(load_stack_file(ROOT / "stacks" / "Pulumi.hybrid-aws.yaml"), "hybrid-aws", preview=True)
+
+    def reversed_keys(value):
+        if isinstance(value, dict):
+            return {k: reversed_keys(value[k]) for k in reversed(list(value))}
+        if isinstance(value, list):
+            return [reversed_keys(v) for v in value]
+        return value
+
+    shuffled = PlanResult(
+        stack=result.stack, preview=True,
+        registrations=[Registration(**{**r.__dict__, "inputs": reversed_keys(r.inputs)}) for r in reversed(result.registrations)],
+    )
+    assert render_plan(shuffled) == render_plan(result)
+
+
+def test_two_runs_of_plan_out_are_byte_identical(tmp_path):
+    # Separate processes with different hash seeds: set order, dict order from the wire and scheduling may differ.
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"run{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "cli.py", "plan", "-s", "saas-aws", "--out", str(out)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(((out / "plan.json").read_bytes(), (out / "manifests.yaml").read_bytes()))
+    assert outputs[0] == outputs[1]
