@@ -1,5 +1,5 @@
 """`plan --out` files: written for every example stack in both modes, unknowns and secrets as placeholders,
-never an object repr, byte-identical across runs."""
+never an object repr, byte-identical across runs; and the slim recording mocks answer what components read."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cli_app.main import app
-from planning.recording_mocks import UNKNOWN_PLACEHOLDER, Registration
+from planning.recording_mocks import ANSWER_ECHO, ANSWER_READ, UNKNOWN_PLACEHOLDER, Registration
 from planning.render import NotPlainData, render_plan, write_plan
 from planning.run import PlanResult, run_program
 from stack_config import load_stack_file
@@ -28,11 +28,11 @@ REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>")
 runner = CliRunner()
 
 
-def tenant_plan(stack: str, preview: bool) -> PlanResult:
+def tenant_plan(stack: str, preview: bool, answer: str = ANSWER_READ) -> PlanResult:
     from tenant.config import load_tenant_file
     from tenant.program import deploy
 
-    return run_program(load_tenant_file(ROOT / "tenant" / f"Pulumi.{stack}.yaml"), stack, preview=preview, program=deploy)
+    return run_program(load_tenant_file(ROOT / "tenant" / f"Pulumi.{stack}.yaml"), stack, preview=preview, program=deploy, answer=answer)
 
 
 def assert_clean_files(out: Path) -> str:
@@ -109,3 +109,99 @@ def test_two_runs_of_plan_out_are_byte_identical(tmp_path):
         assert proc.returncode == 0, proc.stderr
         outputs.append(((out / "plan.json").read_bytes(), (out / "manifests.yaml").read_bytes()))
     assert outputs[0] == outputs[1]
+
+
+# --- slim mocks: answering only what components read changes nothing -----------------------------------------
+
+def comparable(result: PlanResult) -> tuple:
+    regs = sorted(
+        (r.urn, r.type, r.parent, json.dumps(r.inputs, sort_keys=True), r.secret_outputs, tuple(sorted(r.dependencies)),
+         r.protect, r.retain_on_delete, r.delete_before_replace, r.replace_on_changes)
+        for r in result.registrations
+    )
+    return regs, json.dumps(result.outputs, sort_keys=True, default=str)
+
+
+def assert_same_plan(slim: PlanResult, echo: PlanResult) -> None:
+    a, b = comparable(slim), comparable(echo)
+    if a != b:
+        diff = [x[0] for x, y in zip(a[0], b[0]) if x != y][:5]
+        raise AssertionError(f"slim mocks change the plan (a component reads an output they drop): {diff or 'outputs'}")
+
+
+# Only a preview can tell: in an update the SDK resolves an output the mocks leave out to the input of that name,
+# which is what the echo answers too.
+@pytest.mark.parametrize("stack", STACKS + TENANT_STACKS)
+def test_slim_mocks_answer_every_output_components_read(stack):
+    if stack in TENANT_STACKS:
+        slim, echo = tenant_plan(stack, True), tenant_plan(stack, True, ANSWER_ECHO)
+    else:
+        cfg = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+        slim, echo = run_program(cfg, stack, preview=True), run_program(cfg, stack, preview=True, answer=ANSWER_ECHO)
+    assert_same_plan(slim, echo)
+
+
+def test_the_comparison_catches_a_component_reading_a_dropped_output():
+    import pulumi_kubernetes as k8s
+
+    def program(_cfg):
+        source = k8s.core.v1.ConfigMap("source", metadata={"name": "source", "namespace": "ns"}, data={"k": "v"})
+        k8s.core.v1.ConfigMap("copy", metadata={"name": "copy", "namespace": "ns"}, data=source.data)  # reads `data`
+        return {}
+
+    slim = run_program(None, "t", preview=True, program=program)  # type: ignore[arg-type]
+    echo = run_program(None, "t", preview=True, program=program, answer=ANSWER_ECHO)  # type: ignore[arg-type]
+    assert slim.named("copy").inputs.get("data") != echo.named("copy").inputs["data"]
+    with pytest.raises(AssertionError, match="reads an output they drop"):
+        assert_same_plan(slim, echo)
+
+
+# --- the run's tuning: no cyclic GC during the program, the caller's state restored --------------------------
+
+def test_program_runs_without_cyclic_gc_and_the_callers_state_is_restored():
+    import gc
+
+    seen = []
+
+    def program(_cfg):
+        seen.append(gc.isenabled())
+        return {}
+
+    assert gc.isenabled()
+    run_program(None, "t", preview=True, program=program)  # type: ignore[arg-type]
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        run_program(None, "t", preview=True, program=program, collect=False)  # type: ignore[arg-type]
+        assert not gc.isenabled()  # a caller that turned it off (the CLI process) keeps it off
+    finally:
+        gc.enable()
+
+
+def test_monitor_calls_run_on_the_loop_thread_and_the_pool_is_restored(monkeypatch):
+    import threading
+
+    import pulumi_kubernetes as k8s
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    from planning.recording_mocks import RecordingMonitor
+
+    threads = []
+    register = RecordingMonitor.RegisterResource
+
+    def recording(self, request):
+        threads.append(threading.get_ident())
+        return register(self, request)
+
+    monkeypatch.setattr(RecordingMonitor, "RegisterResource", recording)
+    loop = _ensure_event_loop()
+    before = getattr(loop, "_default_executor", None)
+
+    def program(_cfg):
+        k8s.core.v1.ConfigMap("cm", metadata={"name": "cm", "namespace": "ns"})
+        return {}
+
+    result = run_program(None, "t", preview=False, program=program)  # type: ignore[arg-type]
+    assert [r.name for r in result.registrations] == ["cm"]
+    assert set(threads) == {threading.get_ident()}  # no thread pool hand-off per registration
+    assert getattr(loop, "_default_executor", None) is before
