@@ -205,3 +205,20 @@ def test_monitor_calls_run_on_the_loop_thread_and_the_pool_is_restored(monkeypat
     assert [r.name for r in result.registrations] == ["cm"]
     assert set(threads) == {threading.get_ident()}  # no thread pool hand-off per registration
     assert getattr(loop, "_default_executor", None) is before
+
+
+def test_an_answer_with_a_resource_reference_goes_through_the_sdk_serializer_on_the_loop_thread():
+    # Not plain data (here a resource reference echoed back): the monitor falls back to the SDK's serializer,
+    # re-entering the running loop; the run must complete, and the plan files refuse the object by key path.
+    import pulumi_kubernetes as k8s
+
+    def program(_cfg):
+        a = k8s.core.v1.ConfigMap("a", metadata={"name": "a", "namespace": "ns"})
+        b = k8s.core.v1.ConfigMap("b", metadata={"name": "b", "namespace": "ns"}, data={"ref": a})
+        return {"b": b.metadata.apply(lambda m: m["name"])}
+
+    for preview in (True, False):
+        result = run_program(None, "t", preview=preview, program=program, answer=ANSWER_ECHO)  # type: ignore[arg-type]
+        assert result.outputs == {"b": "b"}
+        with pytest.raises(NotPlainData, match=r"ConfigMap::b\.data\.ref: a ConfigMap is not plain data"):
+            render_plan(result)
