@@ -40,4 +40,5 @@ app.command(short_help="Check packages, Pulumi CLI/plugins, cluster, credentials
 
 
 def main() -> None:
+    offline.ONE_SHOT_PROCESS = True
     app()

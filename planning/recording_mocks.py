@@ -11,8 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
+from google.protobuf import struct_pb2
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from stack_config.secrets import SECRET_PLACEHOLDER
 
@@ -45,7 +49,8 @@ def mask(value: Any) -> Any:
         return {k: mask(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [mask(v) for v in value]
-    if value == UNKNOWN:
+    if isinstance(value, Unknown) or value == UNKNOWN:
+        # A preview deserializes unknowns as `pulumi.output.Unknown` objects; nothing may write their repr.
         return UNKNOWN_PLACEHOLDER
     return value
 
@@ -66,8 +71,54 @@ class Registration:
     replace_on_changes: tuple[str, ...] = ()
 
 
+# What the mocks answer for a registration.
+#   "read": only the outputs our components read (see ANSWERED_OUTPUTS); the SDK resolves every other output
+#           as unknown in a preview and falls back to the input in an update, as it does for any provider.
+#   "echo": every input back as an output (the SDK's stock behaviour); tests compare the two on every example
+#           stack, so a component that starts reading an output "read" drops makes that test fail.
+ANSWER_READ = "read"
+ANSWER_ECHO = "echo"
+
+# Inputs echoed back as outputs per type prefix (first match wins); generated outputs (passwords, keys,
+# certificates, Kubernetes names) come on top. Components read `metadata` of Kubernetes objects (`.metadata.name`)
+# and nothing else of theirs; cloud resources are few per stack and read in many ways, so they echo everything.
+ANSWERED_OUTPUTS: tuple[tuple[str, Optional[frozenset[str]]], ...] = (
+    ("kubernetes:", frozenset({"metadata"})),
+    ("", None),  # None: every input
+)
+
+
+def answered_inputs(type_token: str) -> Optional[frozenset[str]]:
+    for prefix, keys in ANSWERED_OUTPUTS:
+        if type_token.startswith(prefix):
+            return keys
+    return None
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _wire(value: Any) -> Any:
+    """A deserialized property value as plain Struct-able data (unknowns as the wire sentinel), or _NotPlain."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_wire(v) for v in value]
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    raise _NotPlain(type(value).__name__)
+
+
 class RecordingMonitor(MockMonitor):
-    """Records what the program registers, with URN, parent and resource options the mocks API does not show."""
+    """Records what the program registers, with URN, parent and resource options the mocks API does not show.
+
+    Each request is deserialized once (the stock monitor's `RegisterResource` would do it a second time) and the
+    answer is built as a protobuf Struct directly, without the SDK's async serializer, unless it holds something
+    other than plain data (a resource reference, an asset), which goes through the SDK as usual.
+    """
 
     def __init__(self, mocks: "RecordingMocks", project: str = "project", stack: str = "stack"):
         super().__init__(mocks)
@@ -85,26 +136,39 @@ class RecordingMonitor(MockMonitor):
         return f"urn:pulumi:{self.stack}::{self.project}::{qualified}::{name}"
 
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            inputs = rpc.deserialize_properties(request.object)
-            self.registrations.append(
-                Registration(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent or None,
-                    inputs=mask(dict(inputs)),
-                    custom=bool(request.custom),
-                    protect=bool(request.protect),
-                    retain_on_delete=bool(request.retainOnDelete),
-                    secret_outputs=tuple(request.additionalSecretOutputs),
-                    dependencies=tuple(request.dependencies),
-                    delete_before_replace=bool(request.deleteBeforeReplace),
-                    replace_on_changes=tuple(request.replaceOnChanges),
-                )
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()  # deserializing resource references needs a loop on this thread
+        inputs = rpc.deserialize_properties(request.object)
+        self.registrations.append(
+            Registration(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                inputs=mask(dict(inputs)),
+                custom=bool(request.custom),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                secret_outputs=tuple(request.additionalSecretOutputs),
+                dependencies=tuple(request.dependencies),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                replace_on_changes=tuple(request.replaceOnChanges),
             )
-        return response
+        )
+        args = pulumi.runtime.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False,
+        )
+        id_, state = self.mocks.new_resource(args)
+        try:
+            obj = struct_pb2.Struct()
+            obj.update(_wire(state))
+        except _NotPlain:
+            obj = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_ or "", state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
 
 
 @dataclass
@@ -112,10 +176,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
     """Strict about invokes: an unexpected one fails the plan rather than silently returning nothing."""
 
     allowed_invokes: dict[str, Any] = field(default_factory=dict)
+    answer: str = ANSWER_READ
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        inputs = dict(args.inputs)
-        state = dict(inputs)
+        inputs = args.inputs
+        keys = None if self.answer == ANSWER_ECHO else answered_inputs(args.typ)
+        state = dict(inputs) if keys is None else {k: v for k, v in inputs.items() if k in keys}
         fake = hashlib.sha256(f"{args.typ}/{args.name}".encode()).hexdigest()[:16]
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = {SECRET_SIG_KEY: SECRET_SIG, "value": f"generated-{fake}"}
