@@ -351,7 +351,9 @@ class ProEnrollment(Section):
     workspace_id: UUID
     workspace_name: Optional[str] = None
     enrollment_key: SecretInput
-    oauth2_audience: Optional[str] = Field(None, description="Default: the Pro API URL.")
+    oauth2_audience: Optional[str] = Field(
+        None, description="Default: the Pro API URL (https://<control plane host>/api/v1 when self-hosted); required by ZenML 0.98."
+    )
 
 
 class WorkspaceIngress(Section):
@@ -474,9 +476,15 @@ class StackConfig(Section):
 
     @property
     def pro_api_url(self) -> Optional[str]:
-        """Where Pro workspaces enroll: this stack's control plane, or the external one (hybrid, saas tenants)."""
+        """Where Pro workspaces enroll: this stack's control plane, or the external one (hybrid, saas tenants).
+
+        A self-hosted control plane serves its API under `/api/v1` on the same host as the dashboard: the workspace
+        server calls `{api_url}/auth/login` (zenml 0.98.0 wheel, zenml/zen_server/cloud_utils.py) and
+        `{api_url}/users/authorize_server`. The hosted one (`https://cloudapi.zenml.io`) has no suffix.
+        Source: docs.zenml.io "Enroll Workspaces" / "Kubernetes with Helm" (workspace) pages.
+        """
         if self.control_plane.enabled:
-            return f"https://{self.control_plane_host}"
+            return f"https://{self.control_plane_host}/api/v1"
         if self.scenario is Scenario.airgapped:
             return None
         return self.control_plane.external.api_url

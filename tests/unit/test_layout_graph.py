@@ -26,9 +26,11 @@ def test_pro_workspace_enrollment_and_workload_manager(preview):
     result = plan(config(workspaces=[pro("team-a")], controlPlane=CP), preview)
     env = env_of(result, "zenml-team-a")
     assert env["ZENML_SERVER_DEPLOYMENT_TYPE"]["value"] == "cloud"
-    assert env["ZENML_SERVER_PRO_API_URL"]["value"] == "https://zenml.zenml.example.com"
+    # Self-hosted control plane: the API lives under /api/v1 (the server calls {api_url}/auth/login).
+    assert env["ZENML_SERVER_PRO_API_URL"]["value"] == "https://zenml.zenml.example.com/api/v1"
+    assert env["ZENML_SERVER_PRO_DASHBOARD_URL"]["value"] == "https://zenml.zenml.example.com"
     assert env["ZENML_SERVER_PRO_WORKSPACE_ID"]["value"] == "0b6e5c7e-6f41-4a55-9d3c-1d1f8a1e0002"
-    assert env["ZENML_SERVER_PRO_OAUTH2_AUDIENCE"]["value"] == "https://zenml.zenml.example.com"
+    assert env["ZENML_SERVER_PRO_OAUTH2_AUDIENCE"]["value"] == "https://zenml.zenml.example.com/api/v1"
     assert env["ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "zenml-enrollment", "key": "team-a"}
     assert env["ZENML_KUBERNETES_WORKLOAD_MANAGER_NAMESPACE"]["value"] == "zenml-team-a-runners"
     assert env["ZENML_KUBERNETES_WORKLOAD_MANAGER_SERVICE_ACCOUNT"]["value"] == "zenml-runner"
@@ -39,6 +41,13 @@ def test_pro_workspace_enrollment_and_workload_manager(preview):
     assert dep.inputs["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/zenml-pro-server:0.98.0")
     # The workload manager calls the Kubernetes API, so only then is a token mounted.
     assert dep.inputs["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+
+
+def test_hosted_control_plane_api_url_has_no_suffix(preview):
+    result = plan(config(scenario="hybrid", workspaces=[pro("team-a")]), preview)
+    env = env_of(result, "zenml-team-a")
+    assert env["ZENML_SERVER_PRO_API_URL"]["value"] == "https://cloudapi.zenml.io"
+    assert env["ZENML_SERVER_PRO_OAUTH2_AUDIENCE"]["value"] == "https://cloudapi.zenml.io"
 
 
 def test_runner_namespace_is_isolated_and_least_privilege(preview):
