@@ -165,10 +165,14 @@ class RegistryMirror(Section):
 
 
 class Images(Section):
-    """Repositories (no tags); tags come from the versions. The mirror rewrites all of them."""
+    """Repositories (no tags); tags come from the versions. The mirror rewrites all of them.
+
+    ZenML's registries (docs.zenml.io, Pro "Self-hosted Deployment Prerequisites"): the Pro workspace server image is
+    in ECR eu-central-1, the control-plane API and dashboard images in ECR eu-west-1.
+    """
 
     server: str = "zenmldocker/zenml-server"
-    pro_server: str = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-server"
+    pro_server: str = "715803424590.dkr.ecr.eu-central-1.amazonaws.com/zenml-pro-server"
     control_plane_api: str = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-api"
     control_plane_dashboard: str = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-dashboard"
     mysql: str = "mysql:8.4.3"

@@ -43,6 +43,18 @@ def test_pro_workspace_enrollment_and_workload_manager(preview):
     assert dep.inputs["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
 
 
+def test_images_to_mirror_name_zenmls_documented_registries():
+    """docs.zenml.io Pro prerequisites: zenml-pro-server in ECR eu-central-1, API and dashboard in eu-west-1."""
+    from cli_app.images import image_list
+
+    cfg = config(workspaces=[pro("team-a")], controlPlane=CP)
+    sources = {src.rpartition(":")[0] for src, _ in image_list(cfg, "test")}
+    assert "715803424590.dkr.ecr.eu-central-1.amazonaws.com/zenml-pro-server" in sources
+    assert "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-api" in sources
+    assert "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-dashboard" in sources
+    assert not any(s.endswith("eu-west-1.amazonaws.com/zenml-pro-server") for s in sources)
+
+
 def test_hosted_control_plane_api_url_has_no_suffix(preview):
     result = plan(config(scenario="hybrid", workspaces=[pro("team-a")]), preview)
     env = env_of(result, "zenml-team-a")
