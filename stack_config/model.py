@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 from typing import Annotated, Literal, Optional
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -25,6 +25,8 @@ HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 VERSION = re.compile(r"^\d+\.\d+\.\d+([.-][0-9A-Za-z.]+)?$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$")
+# Namespace of the stable server IDs of OSS workspaces (uuid5 of "<domain>/<workspace name>").
+OSS_SERVER_ID_NAMESPACE = UUID("6f1c3b7e-2a4d-5c8e-9b0f-7a6d5e4c3b2a")
 SECRET_LIKE_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY|CREDENTIALS?)$")
 
 
@@ -514,6 +516,22 @@ class StackConfig(Section):
 
     def runner_namespace_of(self, ws: Workspace) -> str:
         return f"{self.kubernetes.namespace_prefix}-{ws.name}-runners"
+
+    def server_id_of(self, ws: Workspace) -> str:
+        """The ID a workspace server is known by (ZenML tags its AWS secrets with it): a Pro workspace's ID, or a
+        stable ID derived from domain and name for OSS servers (set through ZENML_SERVER_EXTERNAL_SERVER_ID)."""
+        if self.edition_of(ws) is Edition.pro and ws.pro is not None:
+            return str(ws.pro.workspace_id)
+        return str(uuid5(OSS_SERVER_ID_NAMESPACE, f"{self.domain}/{ws.name}"))
+
+    @property
+    def reserved_namespaces(self) -> dict[str, str]:
+        """Namespaces the stack creates for itself, whatever the layout: no workspace may be named onto them."""
+        prefix = self.kubernetes.namespace_prefix
+        return {
+            self.control_plane_namespace: "the control plane's namespace",
+            f"{prefix}-db-admin": "the database administration namespace (managed database bootstrap Jobs)",
+        }
 
     def runner_enabled(self, ws: Workspace) -> bool:
         if ws.runner.enabled is not None:

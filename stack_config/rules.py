@@ -67,9 +67,8 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
     hosts: dict[str, str] = {}
     if cfg.control_plane.enabled:
         hosts[cfg.control_plane_host] = "controlPlane.host"
-    namespaces: dict[str, str] = {}
-    if cfg.control_plane.enabled:
-        namespaces[cfg.control_plane_namespace] = "controlPlane"
+    namespaces: dict[str, str] = dict(cfg.reserved_namespaces)
+    server_ids: dict[str, str] = {}
     for i, ws in enumerate(cfg.workspaces):
         path = f"workspaces[{i}]"
         if ws.name not in duplicated:
@@ -81,6 +80,14 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
                 if ns in namespaces:
                     add(f"{path}.name", f"namespace {ns} collides with {namespaces[ns]}")
                 namespaces.setdefault(ns, path)
+
+        # The server ID is what separates tenants' secrets on AWS (the `zenml` tag): never shared.
+        server_id = cfg.server_id_of(ws)
+        if server_id in server_ids and (ws.pro is not None or ws.name not in duplicated):
+            key = f"{path}.pro.workspaceId" if ws.pro is not None else f"{path}.name"
+            add(key, f"server ID {server_id} is already the ID of {server_ids[server_id]}: each workspace needs its own "
+                     "(create the workspace in the control plane and copy its ID)")
+        server_ids.setdefault(server_id, path)
 
         edition = cfg.edition_of(ws)
         if edition is Edition.pro and ws.pro is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from typing import Any, Optional
 
 import pulumi
@@ -37,14 +36,11 @@ SERVER_SA = "zenml-server"
 RUNNER_SA = "zenml-runner"
 AWS_WORKLOAD_MANAGER = "zenml_cloud_plugins.aws_kubernetes_workload_manager.AWSKubernetesWorkloadManager"
 RUNNER_LOGS_PREFIX = "runner-logs"
-OSS_SERVER_ID_NAMESPACE = uuid.UUID("6f1c3b7e-2a4d-5c8e-9b0f-7a6d5e4c3b2a")
 
 
 def server_id_of(cfg: StackConfig, ws: WorkspaceSettings) -> str:
     """The ID ZenML tags secrets with: a Pro workspace's ID, or a stable ID set through ZENML_SERVER_EXTERNAL_SERVER_ID."""
-    if cfg.edition_of(ws) is Edition.pro and ws.pro is not None:
-        return str(ws.pro.workspace_id)
-    return str(uuid.uuid5(OSS_SERVER_ID_NAMESPACE, f"{cfg.domain}/{ws.name}"))
+    return cfg.server_id_of(ws)
 
 
 def bounded(name: str, limit: int) -> str:
