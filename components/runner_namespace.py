@@ -19,6 +19,18 @@ from components.context import DeployContext
 from components.kube import env_value, labels
 from components.namespace import PlatformNamespace
 
+# What the workspace server's identity may do in the runner namespace: exactly the documented least privilege
+# (docs.zenml.io Pro "Enable Snapshot (Workload Manager) Support", "Recommended least-privilege split": the server
+# creates, monitors and cleans up runner/builder Jobs and reads their pods' logs). No pods create/exec, no Secrets.
+WORKLOAD_MANAGER_RULES = [
+    {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "deletecollection"]},
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+]
+# `allowInternet` means the public internet: never the cluster, the nodes, the VPC or instance metadata.
+# RFC 1918, carrier-grade NAT (RFC 6598, used for pod ranges), loopback and link-local (169.254.169.254 metadata).
+# Private destinations stay reachable only when listed in runner.egress.allowCidrs.
+NON_INTERNET_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"]
 WORKLOAD_MANAGER = "zenml_cloud_plugins.kubernetes_workload_manager.KubernetesWorkloadManager"
 RUNNER_SERVICE_ACCOUNT = "zenml-runner"
 
@@ -72,14 +84,7 @@ class RunnerNamespace(pulumi.ComponentResource):
         role = k8s.rbac.v1.Role(
             f"{name}-workload-manager",
             metadata={"name": "zenml-workload-manager", "namespace": self.namespace, "labels": meta},
-            rules=[
-                {"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "get", "list", "watch", "delete", "patch"]},
-                {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
-                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "get", "delete"]},
-                {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["create", "get", "delete"]},
-                {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch", "delete"]},
-                {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
-            ],
+            rules=WORKLOAD_MANAGER_RULES,
             opts=child,
         )
         k8s.rbac.v1.RoleBinding(
@@ -137,7 +142,7 @@ class RunnerNamespace(pulumi.ComponentResource):
                     {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}} for n in a.egress_namespaces]}
                 )
             if a.allow_internet:
-                egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]})
+                egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(NON_INTERNET_CIDRS)}}]})
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-runner-egress",
                 metadata={"name": "runner-egress", "namespace": self.namespace, "labels": meta},

@@ -311,7 +311,11 @@ class SecretStoreSettings(Section):
 class RunnerEgress(Section):
     allow_cidrs: list[str] = Field(default_factory=list, description="Extra destinations (artifact store, registry).")
     allow_namespaces: list[str] = Field(default_factory=list)
-    allow_internet: bool = Field(False, description="Allow any destination; off by default.")
+    allow_internet: bool = Field(
+        False,
+        description="Allow public internet destinations; off by default. Private, CGNAT, loopback and link-local ranges "
+        "(cluster, nodes, VPC, instance metadata) stay excluded: list them in allowCidrs to reach them.",
+    )
 
 
 class RunnerQuota(Section):

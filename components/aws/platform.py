@@ -43,6 +43,11 @@ def server_id_of(cfg: StackConfig, ws: WorkspaceSettings) -> str:
     return cfg.server_id_of(ws)
 
 
+def runner_logs_url(bucket_name: str) -> str:
+    """Where the AWS workload manager writes run logs, in the documented `s3://bucket/prefix` form."""
+    return f"s3://{bucket_name}/{RUNNER_LOGS_PREFIX}"
+
+
 def bounded(name: str, limit: int) -> str:
     """Cloud names have length limits; keep a readable prefix and a hash that keeps distinct names distinct."""
     if len(name) <= limit:
@@ -298,7 +303,9 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
             self.runner_env = [env_value("ZENML_AWS_KUBERNETES_WORKLOAD_MANAGER_REGION", a.region)]
             if self.bucket is not None:
                 self.runner_env += [
-                    env_value("ZENML_AWS_KUBERNETES_WORKLOAD_MANAGER_BUCKET", self.bucket.name),
+                    # Documented form s3://<bucket>/<prefix> (docs.zenml.io "deploy workspace snapshots"); the IAM
+                    # policy above grants exactly this prefix.
+                    env_value("ZENML_AWS_KUBERNETES_WORKLOAD_MANAGER_BUCKET", runner_logs_url(self.bucket.name)),
                     env_value("ZENML_KUBERNETES_WORKLOAD_MANAGER_ENABLE_EXTERNAL_LOGS", "true"),
                 ]
         def irsa_role(kind: str, namespace: Any, service_account: str, role_policies: dict[str, Any]) -> IrsaRole:

@@ -264,6 +264,12 @@ def test_workload_manager_policy_names_the_cluster_repository_and_logs_prefix():
     bucket = "arn:aws:s3:::acme-zenml-research-artifacts-111122223333"
     assert st["RunLogs"]["Resource"] == f"{bucket}/runner-logs/*"
     assert st["ListRunLogs"]["Condition"] == {"StringLike": {"s3:prefix": ["runner-logs/*"]}}
+    # The server is told the same bucket and prefix, in the documented s3://bucket/prefix form.
+    [dep] = [d for d in result.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["namespace"].endswith("-research")]
+    env = {e["name"]: e.get("value") for e in dep.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    url = env["ZENML_AWS_KUBERNETES_WORKLOAD_MANAGER_BUCKET"]
+    assert url == "s3://acme-zenml-research-artifacts-111122223333/runner-logs"
+    assert st["RunLogs"]["Resource"] == "arn:aws:s3:::" + url.removeprefix("s3://") + "/*"
     # forecasting builds no images: no ECR push grant at all.
     [doc] = [policy(r) for r in result.of_type("aws:iam/rolePolicy:RolePolicy")
              if r.inputs["name"] == "workload-manager" and r.inputs["role"] == "acme-zenml-forecasting-server"]

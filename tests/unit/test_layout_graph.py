@@ -68,7 +68,12 @@ def test_runner_namespace_is_isolated_and_least_privilege(preview):
     assert ns["zenml-team-a-runners"].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     [role] = result.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
     verbs = {(tuple(r["apiGroups"]), tuple(r["resources"])): set(r["verbs"]) for r in role.inputs["rules"]}
-    assert verbs[(("",), ("pods",))] == {"create", "get", "list", "watch", "delete", "patch"}
+    # Exactly the documented least privilege (docs.zenml.io, deploy-workspace-snapshots): nothing more.
+    assert verbs == {
+        (("batch",), ("jobs",)): {"create", "get", "deletecollection"},
+        (("",), ("pods",)): {"list"},
+        (("",), ("pods/log",)): {"get"},
+    }
     assert all("*" not in v for v in verbs.values())
     assert role.inputs["metadata"]["namespace"] == "zenml-team-a-runners"
     [binding] = result.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
@@ -85,6 +90,19 @@ def test_runner_namespace_is_isolated_and_least_privilege(preview):
     assert not any(p.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for rule in egress for p in rule.get("to", []))
     server_in = policies[("zenml-team-a", "zenml-server")]["ingress"][0]["from"]
     assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "zenml-team-a-runners"}}} in server_in
+
+
+def test_allow_internet_never_opens_private_or_link_local_ranges(preview):
+    ws = pro("team-a")
+    ws["runner"] = {"egress": {"allowInternet": True, "allowCidrs": ["10.20.0.0/16"]}}
+    result = plan(config(scenario="hybrid", workspaces=[ws]), preview)
+    [pol] = [r.inputs["spec"] for r in result.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+             if r.inputs["metadata"]["name"] == "runner-egress"]
+    blocks = [p["ipBlock"] for rule in pol["egress"] for p in rule.get("to", []) if "ipBlock" in p]
+    [internet] = [b for b in blocks if b["cidr"] == "0.0.0.0/0"]
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"} <= set(internet["except"])
+    # A private destination is reachable only because it is listed explicitly.
+    assert {"cidr": "10.20.0.0/16"} in blocks
 
 
 def test_control_plane_release(preview):
