@@ -147,7 +147,7 @@ class GcpSecretStore(Section):
     project: Optional[str] = Field(
         None,
         description="Project holding this workspace's secrets; default gcp.project. ZenML names secrets zenml-<uuid> in a fixed "
-        "scheme, so only a project per workspace isolates workspaces from each other (required in the saas layout).",
+        "scheme, so only a project per workspace isolates workspaces from each other (required in every layout: two workspaces never resolve to one project).",
     )
     project_number: Optional[str] = None
 
@@ -248,14 +248,18 @@ def check_cloud(cfg) -> list:
             add(f"{path}.secretStore.gcp", "gcp settings are only used with secretStore.type gcp")
         if st is SecretStoreType.gcp and cfg.gcp is not None:
             project = (ws.secret_store.gcp.project if ws.secret_store.gcp else None) or cfg.gcp.project
-            if cfg.scenario is Scenario.saas:
-                if project in gcp_secret_projects:
-                    add(
-                        f"{path}.secretStore.gcp.project",
-                        f"tenants never share a Secret Manager project (also {gcp_secret_projects[project]}): "
-                        "ZenML's secret names cannot be scoped per workspace inside one project",
-                    )
-                gcp_secret_projects.setdefault(project, path)
+            # Every layout: ZenML 0.98 names GCP secrets zenml-<uuid> under projects/<project> with no per-server
+            # prefix (zenml/zen_stores/secrets_stores/gcp_secrets_store.py), so one IAM condition cannot tell two
+            # workspaces' secrets apart: only a project per workspace does.
+            if project in gcp_secret_projects:
+                who = "tenants" if cfg.scenario is Scenario.saas else "workspaces"
+                add(
+                    f"{path}.secretStore.gcp.project",
+                    f"{who} never share a Secret Manager project (also {gcp_secret_projects[project]}): ZenML's secret "
+                    "names cannot be scoped per workspace inside one project, so each server could read and delete the "
+                    "other's secrets; give this workspace its own secretStore.gcp.project and projectNumber",
+                )
+            gcp_secret_projects.setdefault(project, path)
         art = ws.artifact_store
         if art is None:
             continue
