@@ -213,6 +213,11 @@ class Workspace(pulumi.ComponentResource):
 
         replicas = ws.replicas or defaults.server_replicas
         server_resources = resources(ws.resources, defaults.server_resources)
+        mig = ws.migration.resources
+        migration_resources = {
+            part: {k: getattr(getattr(mig, part), k) or server_resources[part][k] for k in ("cpu", "memory")}
+            for part in ("requests", "limits")
+        }
         server = WorkspaceServer(
             f"{n}-server",
             WorkspaceServerArgs(
@@ -227,6 +232,10 @@ class Workspace(pulumi.ComponentResource):
                 database=connection,
                 secret_store=store,
                 migration_backup_strategy=ws.database.migration_backup_strategy,
+                migration_resources=migration_resources,
+                # The secrets store is initialised by the migration too: it needs the store's cloud identity (the
+                # server's role/service account, which also trusts zenml-migration), nothing else.
+                migration_service_account_annotations={**store.service_account_annotations, **ws.service_account_annotations},
                 pro=pro,
                 workload_manager_env=runner_env,
                 needs_kubernetes_api=runner_on,

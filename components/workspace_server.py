@@ -31,6 +31,9 @@ from components.kube import (
 from components.secret_store import SecretStoreBinding
 
 SERVER_UID = 1000
+# The migration Job's own identity: never the server's Kubernetes API token (the workload manager's powers in the
+# runner namespace), only the cloud identity its secrets store needs at initialisation (see workspace.py).
+MIGRATION_SA = "zenml-migration"
 PORT = 8080
 CONFIG_PATH = "/zenml/.zenconfig"
 DB_CA_DIR = "/etc/zenml/db-ca"
@@ -63,6 +66,8 @@ class WorkspaceServerArgs:
     database: DatabaseConnection
     secret_store: SecretStoreBinding
     migration_backup_strategy: str = "in-memory"
+    migration_resources: Optional[dict[str, Any]] = None  # default: the server's
+    migration_service_account_annotations: dict[str, str] = field(default_factory=dict)
     pro: Optional[ProSettings] = None
     workload_manager_env: list[dict[str, Any]] = field(default_factory=list)
     needs_kubernetes_api: bool = False
@@ -92,6 +97,13 @@ class WorkspaceServer(pulumi.ComponentResource):
                 **a.secret_store.service_account_annotations, **a.service_account_annotations}},
             # The token is mounted only when the workload manager must call the Kubernetes API.
             automount_service_account_token=a.needs_kubernetes_api,
+            opts=ctx.opts(self),
+        )
+        self.migration_service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-migration-sa",
+            metadata={"name": MIGRATION_SA, "namespace": a.namespace, "labels": {**meta, "app.kubernetes.io/component": "migration"},
+                      "annotations": a.migration_service_account_annotations},
+            automount_service_account_token=False,
             opts=ctx.opts(self),
         )
         jwt = random.RandomPassword(f"{name}-jwt-secret", length=64, special=False, opts=ctx.secret_opts(self))
@@ -167,8 +179,6 @@ class WorkspaceServer(pulumi.ComponentResource):
         server_env = [*identity_env, env_value("DISABLE_DATABASE_MIGRATION", "True"), *a.workload_manager_env]
 
         pod_common = {
-            "serviceAccountName": self.service_account.metadata.name,
-            "automountServiceAccountToken": a.needs_kubernetes_api,
             "enableServiceLinks": False,
             "securityContext": pod_security_context(SERVER_UID, SERVER_UID, SERVER_UID),
             "imagePullSecrets": ctx.image_pull_secrets,
@@ -197,6 +207,8 @@ class WorkspaceServer(pulumi.ComponentResource):
                     "metadata": {"labels": {**pod_labels, "app.kubernetes.io/component": "migration"}},
                     "spec": {
                         **pod_common,
+                        "serviceAccountName": self.migration_service_account.metadata.name,
+                        "automountServiceAccountToken": False,
                         "restartPolicy": "Never",
                         "containers": [
                             {
@@ -205,7 +217,7 @@ class WorkspaceServer(pulumi.ComponentResource):
                                 "imagePullPolicy": ctx.image_pull_policy,
                                 "command": ["python", "-m", "zenml.zen_server.database_migration"],
                                 "env": migration_env,
-                                "resources": a.resources,
+                                "resources": a.migration_resources or a.resources,
                                 "securityContext": container_security_context(read_only_root=True),
                                 "volumeMounts": mounts,
                             }
@@ -234,6 +246,8 @@ class WorkspaceServer(pulumi.ComponentResource):
                     "metadata": {"labels": {**pod_labels, "app.kubernetes.io/component": "server"}},
                     "spec": {
                         **pod_common,
+                        "serviceAccountName": self.service_account.metadata.name,
+                        "automountServiceAccountToken": a.needs_kubernetes_api,
                         "terminationGracePeriodSeconds": 30,
                         "topologySpreadConstraints": spread(match),
                         "containers": [

@@ -366,6 +366,14 @@ class ProEnrollment(Section):
     )
 
 
+class MigrationSettings(Section):
+    """The migration Job (`python -m zenml.zen_server.database_migration`) before each version change."""
+
+    resources: ResourcesSpec = Field(
+        ResourcesSpec(), description="Unset parts: the server's resources. Large migrations can need more memory than the server."
+    )
+
+
 class WorkspaceIngress(Section):
     enabled: bool = True
     class_name: Optional[str] = None
@@ -380,6 +388,7 @@ class Workspace(Section):
     replicas: Optional[int] = Field(None, ge=1, le=50)
     max_replicas: Optional[int] = Field(None, ge=1, le=100)
     resources: ResourcesSpec = ResourcesSpec()
+    migration: MigrationSettings = MigrationSettings()
     database: DatabaseSettings = DatabaseSettings()
     secret_store: SecretStoreSettings = SecretStoreSettings()
     runner: RunnerSettings = RunnerSettings()

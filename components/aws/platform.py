@@ -28,6 +28,7 @@ from components.database import DatabaseConnection
 from components.kube import env_value, labels
 from components.namespace import PlatformNamespace
 from components.secret_store import PREFIX, SecretStoreBinding
+from components.workspace_server import MIGRATION_SA
 from stack_config.cloud import AwsSettings, ManagedInstance
 from stack_config.model import DatabaseMode, Edition, Scenario, SecretStoreType, StackConfig
 from stack_config.model import Workspace as WorkspaceSettings
@@ -308,7 +309,7 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
                     env_value("ZENML_AWS_KUBERNETES_WORKLOAD_MANAGER_BUCKET", runner_logs_url(self.bucket.name)),
                     env_value("ZENML_KUBERNETES_WORKLOAD_MANAGER_ENABLE_EXTERNAL_LOGS", "true"),
                 ]
-        def irsa_role(kind: str, namespace: Any, service_account: str, role_policies: dict[str, Any]) -> IrsaRole:
+        def irsa_role(kind: str, namespace: Any, service_account: Any, role_policies: dict[str, Any]) -> IrsaRole:
             """A role for exactly one ServiceAccount of this workspace, named after the workspace and its kind."""
             role_name = bounded(f"{a.name_prefix}-{n}-{kind}", 64)
             return IrsaRole(
@@ -327,7 +328,9 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
 
         self.server_annotations: dict[str, str] = {}
         if server_policies:
-            self.server_role = irsa_role("server", ns_name, SERVER_SA, server_policies)
+            # The migration Job initialises the AWS secrets store too, as its own ServiceAccount (no API token).
+            accounts = [SERVER_SA, MIGRATION_SA] if ws.secret_store.type is SecretStoreType.aws else SERVER_SA
+            self.server_role = irsa_role("server", ns_name, accounts, server_policies)
             self.server_annotations = self.server_role.annotations
             self.summary["serverRoleArn"] = self.server_role.arn
         if ws.secret_store.type is SecretStoreType.aws:

@@ -42,7 +42,7 @@ def resources(statement) -> list[str]:
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
-def test_trust_policies_name_exactly_one_service_account(stack):
+def test_trust_policies_name_exactly_one_workspace_identity(stack):
     cfg = stack_config(stack)
     a = cfg.aws
     result = planned(stack, False)
@@ -51,6 +51,9 @@ def test_trust_policies_name_exactly_one_service_account(stack):
     expected_subjects = set()
     for ws in cfg.workspaces:
         expected_subjects.add(f"system:serviceaccount:{cfg.namespace_of(ws)}:zenml-server")
+        if ws.secret_store.type.value == "aws":
+            # The migration Job initialises the secrets store as its own ServiceAccount, in the same namespace.
+            expected_subjects.add(f"system:serviceaccount:{cfg.namespace_of(ws)}:zenml-migration")
         if cfg.runner_enabled(ws):
             expected_subjects.add(f"system:serviceaccount:{cfg.runner_namespace_of(ws)}:zenml-runner")
     seen = set()
@@ -65,8 +68,13 @@ def test_trust_policies_name_exactly_one_service_account(stack):
         issuer = a.eks.issuer
         assert cond["StringEquals"][f"{issuer}:aud"] == "sts.amazonaws.com"
         sub = cond["StringEquals"][f"{issuer}:sub"]
-        assert sub.startswith("system:serviceaccount:") and "*" not in sub
-        seen.add(sub)
+        subs = [sub] if isinstance(sub, str) else sub
+        assert all(s.startswith("system:serviceaccount:") and "*" not in s for s in subs)
+        # Several subjects only for one workspace's server and its migration Job, in one namespace.
+        assert len({s.rsplit(":", 1)[0] for s in subs}) == 1
+        if len(subs) > 1:
+            assert sorted(s.rsplit(":", 1)[1] for s in subs) == ["zenml-migration", "zenml-server"]
+        seen.update(subs)
         assert len(role.inputs["name"]) <= 64
     # Every server/runner identity that needs AWS has a role; database bootstrap roles live in the admin namespace.
     assert {s for s in seen if not s.startswith(f"system:serviceaccount:{cfg.kubernetes.namespace_prefix}-db-admin:")} <= expected_subjects

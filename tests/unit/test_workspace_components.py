@@ -96,6 +96,28 @@ def test_migration_job_runs_before_the_server_and_is_named_after_the_version(pre
     assert job2.inputs["metadata"]["name"] != job.inputs["metadata"]["name"]
 
 
+def test_migration_job_has_its_own_identity_and_resources(preview):
+    """The Job never carries the server's Kubernetes API token (the workload manager's powers), and can be given more
+    memory than the server: migrations of large databases need it."""
+    ws = copy.deepcopy(PRO_WORKSPACE)
+    ws["migration"] = {"resources": {"limits": {"memory": "3Gi"}}}
+    result = plan(config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"archive": "c.tgz"}}), preview)
+    [job] = result.of_type(JOB)
+    dep, c = server(result)
+    pod = job.inputs["spec"]["template"]["spec"]
+    assert dep.inputs["spec"]["template"]["spec"]["automountServiceAccountToken"] is True  # runner on: the server needs it
+    assert pod["serviceAccountName"] == "zenml-migration" and pod["automountServiceAccountToken"] is False
+    sas = {r.inputs["metadata"]["name"]: r for r in result.of_type("kubernetes:core/v1:ServiceAccount")
+           if r.inputs["metadata"]["namespace"] == "zenml-team-a"}
+    assert sas["zenml-migration"].inputs["automountServiceAccountToken"] is False
+    bindings = result.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert bindings and not any(s["name"] == "zenml-migration" for b in bindings for s in b.inputs["subjects"])
+    jc = pod["containers"][0]
+    assert jc["resources"]["limits"]["memory"] == "3Gi"
+    assert jc["resources"]["requests"] == c["resources"]["requests"]  # unset parts: the server's
+    assert c["resources"]["limits"]["memory"] != "3Gi"
+
+
 def test_no_secret_value_reaches_any_input_in_clear(preview):
     ws = copy.deepcopy(PRO_WORKSPACE)
     ws["secretEnv"] = {"EXTRA_TOKEN": {"secure": "v1:whatever"}}
