@@ -73,14 +73,14 @@ class ControlPlane(pulumi.ComponentResource):
                     "enabled": True,
                     "oidcConfigurationEndpoint": oidc.discovery_url,
                     "clientID": oidc.client_id,
-                    "clientSecret": plaintext_output(oidc.client_secret),
+                    "clientSecret": plaintext_output(oidc.client_secret, "identityProvider.oidc.clientSecret"),
                 },
                 "password": {"enabled": False},
             }
         else:
             given = a.identity.password.admin_password
             if given is not None:
-                self.admin_password = plaintext_output(given)
+                self.admin_password = plaintext_output(given, "identityProvider.password.adminPassword")
             else:
                 self.admin_password = random.RandomPassword(
                     f"{name}-admin-password", length=24, special=False, opts=ctx.secret_opts(self)

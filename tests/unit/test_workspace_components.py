@@ -308,3 +308,19 @@ def test_extra_env_and_secret_env(preview):
     pod = dep.inputs["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"pool": "zenml"}
     assert pod["tolerations"][0]["key"] == "dedicated"
+
+
+def test_a_secret_without_plaintext_fails_in_the_engine_instead_of_becoming_empty(monkeypatch):
+    """Inside `pulumi up` every secret config value is decrypted; one that is not would silently deploy an empty
+    password or enrollment key. The error names the key path and never the (encrypted) value."""
+    import pulumi
+
+    from components import secret_values
+    from stack_config.secrets import SecureValue
+
+    monkeypatch.setattr(secret_values, "_under_mocks", lambda: False)
+    with pytest.raises(pulumi.RunError) as info:
+        secret_values.plaintext_output(SecureValue(ciphertext="v1:ciphertext-abc"), "identityProvider.oidc.clientSecret")
+    assert "identityProvider.oidc.clientSecret" in str(info.value)
+    assert "ciphertext-abc" not in str(info.value)
+
