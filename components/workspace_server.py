@@ -258,7 +258,10 @@ class WorkspaceServer(pulumi.ComponentResource):
                                 "command": [
                                     "uvicorn", "zenml.zen_server.zen_server_api:app",
                                     "--host", "0.0.0.0", "--port", str(PORT),
-                                    "--proxy-headers", "--forwarded-allow-ips", "*",
+                                    # Forwarded headers only from the ingress controller's addresses: runner pods
+                                    # reach the server directly and must not set their client IP or scheme.
+                                    # Without configured addresses, only loopback (uvicorn's own default).
+                                    "--proxy-headers", "--forwarded-allow-ips", ",".join(ctx.proxy_cidrs) or "127.0.0.1",
                                 ],
                                 "env": server_env,
                                 "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],

@@ -41,7 +41,7 @@ def build_context(cfg: StackConfig, provider: Optional[pulumi.ProviderResource] 
         provider=provider,
         images=ImageResolver(mirror.registry if mirror else None),
         image_pull_policy=cfg.images.pull_policy,
-        pull_secret_dockerconfig=plaintext_output(mirror.pull_secret) if mirror and mirror.pull_secret else None,
+        pull_secret_dockerconfig=plaintext_output(mirror.pull_secret, "registryMirror.pullSecret") if mirror and mirror.pull_secret else None,
         extra_pull_secrets=list(mirror.image_pull_secrets) if mirror else [],
         network_policies=cfg.network_policies.enabled,
         protect_data=cfg.defaults.protect_data,
@@ -50,6 +50,7 @@ def build_context(cfg: StackConfig, provider: Optional[pulumi.ProviderResource] 
         ingress_controller_namespace=k.ingress_controller_namespace,
         server_egress_cidrs=list(cfg.network_policies.allow_egress_cidrs),
         api_server_cidrs=list(k.api_server_cidrs),
+        proxy_cidrs=list(k.ingress_controller_cidrs),
     )
 
 
@@ -70,7 +71,7 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
             organization=ica.organization,
             validity_hours=ica.ca_validity_hours,
             ca_certificate=ica.ca_certificate,
-            ca_private_key=plaintext_output(ica.ca_private_key) if ica.ca_private_key else None,
+            ca_private_key=plaintext_output(ica.ca_private_key, "tls.internalCa.caPrivateKey") if ica.ca_private_key else None,
             protect=protect,
         )
     needs_db_ca = any(

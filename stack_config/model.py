@@ -99,6 +99,26 @@ class KubernetesSettings(Section):
         description="Addresses of the Kubernetes API server; narrows the workload manager's egress (default: any address on 443/6443).",
     )
 
+    ingress_controller_cidrs: list[str] = Field(
+        default_factory=list,
+        description="Pod addresses of the ingress controller: the only sources whose X-Forwarded-* headers the servers "
+        "trust (client IP, scheme). Default: none (runner pods reach the servers directly and could forge them).",
+    )
+
+    @field_validator("ingress_controller_cidrs")
+    @classmethod
+    def _proxy_cidrs(cls, v: list[str]) -> list[str]:
+        from ipaddress import ip_network
+
+        for cidr in v:
+            try:
+                net = ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a CIDR block") from None
+            if net.prefixlen == 0:
+                raise ValueError("trusting forwarded headers from every address lets any pod forge its client address")
+        return v
+
     @field_validator("namespace_prefix")
     @classmethod
     def _prefix(cls, v: str) -> str:

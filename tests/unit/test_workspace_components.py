@@ -70,6 +70,26 @@ def test_server_deployment_contract(preview):
     assert labels["app.kubernetes.io/name"] == "zenml-server" and labels["app.kubernetes.io/instance"] == "alpha"
 
 
+def test_forwarded_headers_are_trusted_only_from_the_ingress_controller(preview):
+    """Runner pods reach the server directly: trusting X-Forwarded-* from anywhere ("*") would let them set their
+    client address (login rate limits, device records) and scheme."""
+    _, c = server(plan(config(), preview))
+    cmd = c["command"]
+    assert "*" not in cmd
+    assert cmd[cmd.index("--forwarded-allow-ips") + 1] == "127.0.0.1"
+    _, c = server(plan(config(kubernetes={"ingressControllerCidrs": ["10.8.0.0/24", "10.8.1.0/24"]}), preview))
+    assert c["command"][c["command"].index("--forwarded-allow-ips") + 1] == "10.8.0.0/24,10.8.1.0/24"
+
+
+@pytest.mark.parametrize("cidrs", [["0.0.0.0/0"], ["not-a-cidr"]])
+def test_forwarded_header_sources_must_be_real_ranges(cidrs):
+    from stack_config import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        config(kubernetes={"ingressControllerCidrs": cidrs})
+    assert [p.path for p in info.value.problems] == ["kubernetes.ingressControllerCidrs"]
+
+
 def test_migration_job_runs_before_the_server_and_is_named_after_the_version(preview):
     result = plan(config(), preview)
     [job] = result.of_type(JOB)
