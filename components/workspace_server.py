@@ -38,6 +38,20 @@ PORT = 8080
 CONFIG_PATH = "/zenml/.zenconfig"
 DB_CA_DIR = "/etc/zenml/db-ca"
 TRUST_DIR = "/etc/zenml/trust"
+BUNDLE_DIR = "/etc/zenml/ca-bundle"
+BUNDLE = f"{BUNDLE_DIR}/ca-bundle.crt"
+# REQUESTS_CA_BUNDLE *replaces* the trust store of requests (and SSL_CERT_FILE OpenSSL's): pointing it at the
+# stack's CA alone would break every other TLS peer (cloud APIs, a Vault or OIDC provider signed by a public CA).
+# An init container writes the image's own trust (certifi, what requests uses by default, plus the Debian system
+# bundle when present) followed by the extra CAs into an emptyDir; the variables point at that file.
+CA_BUNDLE_SCRIPT = (
+    "import os, sys\n"
+    "import certifi\n"
+    "out, extra = sys.argv[1], sys.argv[2:]\n"
+    "sources = [certifi.where()] + [p for p in ['/etc/ssl/certs/ca-certificates.crt'] if os.path.exists(p)] + extra\n"
+    "parts = [open(p).read().strip() for p in sources]\n"
+    "open(out, 'w').write('\\n'.join(p for p in parts if p) + '\\n')\n"
+)
 
 
 @dataclass
@@ -140,7 +154,8 @@ class WorkspaceServer(pulumi.ComponentResource):
                 opts=ctx.opts(self),
             )
             volumes.append({"name": "trust", "configMap": {"name": trust.metadata.name}})
-            mounts.append({"name": "trust", "mountPath": TRUST_DIR, "readOnly": True})
+            volumes.append(tmp_volume("ca-bundle", "16Mi"))
+            mounts.append({"name": "ca-bundle", "mountPath": BUNDLE_DIR, "readOnly": True})
 
         common_env = [
             *store_env,
@@ -149,8 +164,22 @@ class WorkspaceServer(pulumi.ComponentResource):
             env_value("ZENML_ANALYTICS_OPT_IN", str(a.analytics_opt_in)),
             env_value("ZENML_LOGGING_VERBOSITY", "INFO"),
         ]
+        init_containers: list[dict[str, Any]] = []
         if a.trusted_ca_pem is not None:
-            common_env.append(env_value("REQUESTS_CA_BUNDLE", f"{TRUST_DIR}/ca.crt"))
+            common_env.append(env_value("REQUESTS_CA_BUNDLE", BUNDLE))
+            common_env.append(env_value("SSL_CERT_FILE", BUNDLE))
+            init_containers.append({
+                "name": "ca-bundle",
+                "image": a.image,
+                "imagePullPolicy": ctx.image_pull_policy,
+                "command": ["python", "-c", CA_BUNDLE_SCRIPT, BUNDLE, f"{TRUST_DIR}/ca.crt"],
+                "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+                "securityContext": container_security_context(read_only_root=True),
+                "volumeMounts": [
+                    {"name": "trust", "mountPath": TRUST_DIR, "readOnly": True},
+                    {"name": "ca-bundle", "mountPath": BUNDLE_DIR},
+                ],
+            })
         # Who the server is: shared by the server and the migration Job. ZENML_SERVER=true makes the migration
         # initialise the database as this server (no auto-activation, no passwordless default admin), which
         # it otherwise does when it runs as a client.
@@ -185,6 +214,7 @@ class WorkspaceServer(pulumi.ComponentResource):
             "nodeSelector": a.node_selector,
             "tolerations": a.tolerations,
             "volumes": volumes,
+            **({"initContainers": init_containers} if init_containers else {}),
         }
 
         # The Job's name carries the version and image, so a version change creates a new Job and migrates again.

@@ -95,9 +95,14 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
     elif cfg.tls.mode is TlsMode.provided and cfg.tls.provided and cfg.tls.provided.ca_certificate:
         trusted_ca = cfg.tls.provided.ca_certificate
 
+    corporate = cfg.tls.trusted_ca_certificates
+    # What the control plane and the servers trust beyond the system store: this stack's CA (for its own control
+    # plane's endpoints) and the configured corporate CAs.
+    server_trust: Optional[pulumi.Input[str]] = _join_pem(trusted_ca if cfg.control_plane.enabled else None, corporate)
+
     outputs: dict[str, Any] = {}
     if cfg.control_plane.enabled:
-        outputs["controlPlane"] = _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca, cloud)
+        outputs["controlPlane"] = _control_plane(cfg, ctx, ingress_ca, database_ca, _join_pem(trusted_ca, corporate), cloud)
 
     workspaces = {}
     for ws in cfg.workspaces:
@@ -108,7 +113,7 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
             ctx,
             ingress_ca=ingress_ca,
             database_ca=database_ca,
-            trusted_ca_pem=trusted_ca if cfg.control_plane.enabled else None,
+            trusted_ca_pem=server_trust,
             cloud=cloud,
         )
         workspaces[ws.name] = component.summary
@@ -116,6 +121,15 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
     outputs["caBundle"] = trusted_ca
     outputs["images"] = dict(sorted(ctx.images.seen.items()))
     return outputs
+
+
+def _join_pem(*parts: Optional[pulumi.Input[str]]) -> Optional[pulumi.Input[str]]:
+    present = [p for p in parts if p is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    return pulumi.Output.all(*present).apply(lambda pems: "".join(p.strip() + "\n" for p in pems))
 
 
 def _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca, cloud=None) -> dict[str, Any]:
@@ -172,7 +186,6 @@ def _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca, cloud=None) ->
             api_repository=cfg.images.control_plane_api,
             dashboard_repository=cfg.images.control_plane_dashboard,
             resources=resources(cp.resources, cfg.defaults.server_resources),
-            replicas=cp.replicas or cfg.defaults.server_replicas,
             custom_ca_pem=trusted_ca,
             depends_on=[ns],
         ),

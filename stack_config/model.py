@@ -158,6 +158,11 @@ class TlsSettings(Section):
     cert_manager: Optional[CertManagerTls] = None
     provided: Optional[ProvidedTls] = None
     internal_ca: InternalCaTls = InternalCaTls()
+    trusted_ca_certificates: Optional[PemCertificates] = Field(
+        None,
+        description="Corporate CAs (PEM) the servers and the control plane trust for outbound HTTPS (OIDC provider, Vault, "
+        "proxies), in addition to the system trust store and the stack's own CA.",
+    )
 
     @model_validator(mode="after")
     def _mode_settings(self) -> "TlsSettings":
@@ -454,8 +459,12 @@ class Workspace(Section):
 
 class ControlPlaneChart(Section):
     repository: str = "oci://public.ecr.aws/zenml/zenml-pro"
-    version: str = "0.13.0"
-    archive: Optional[str] = Field(None, description="Local chart archive (.tgz) for air-gapped installs.")
+    version: ReleaseVersion = Field(
+        "0.13.12",
+        description="Chart version; the API and dashboard image tags are the same (docs.zenml.io Pro prerequisites: "
+        "image tags match the chart version). UI enrollment needs a control plane newer than 0.13.1.",
+    )
+    archive: Optional[str] = Field(None, description="Local chart archive (.tgz) of chart.version, for air-gapped installs.")
 
 
 class ExternalControlPlane(Section):
@@ -466,10 +475,8 @@ class ExternalControlPlane(Section):
 class ControlPlane(Section):
     enabled: bool = Field(False, description="Deploy the Pro control plane in this stack.")
     host: Optional[HostName] = Field(None, description="Default: zenml.<domain>.")
-    version: str = Field("0.13.0", description="Control plane image tag.")
     chart: ControlPlaneChart = ControlPlaneChart()
     database: DatabaseSettings = DatabaseSettings()
-    replicas: Optional[int] = Field(None, ge=1, le=20)
     resources: ResourcesSpec = ResourcesSpec()
     values: dict = Field(default_factory=dict, description="Extra chart values, merged last. Never put secrets here.")
     external: ExternalControlPlane = ExternalControlPlane()

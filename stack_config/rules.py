@@ -128,6 +128,16 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
             except ValueError:
                 add(f"{base}[{j}]", f"{cidr!r} is not a CIDR block")
 
+    cp = cfg.control_plane
+    if cp.enabled and cp.chart.archive and cp.chart.version not in cp.chart.archive.rsplit("/", 1)[-1]:
+        add("controlPlane.chart.version",
+            f"the archive {cp.chart.archive} does not look like chart {cp.chart.version}: set chart.version to the "
+            "archive's version (the API and dashboard image tags follow it)")
+    if cp.enabled and cp.database.mode is DatabaseMode.external and cp.database.external is not None:
+        if cp.database.external.port not in (None, 5432):
+            add("controlPlane.database.external.port",
+                "the control plane chart's documented database values have no port (host, username, password, "
+                "database): use an external PostgreSQL on 5432")
     if cfg.control_plane.enabled and cfg.control_plane.database.mode is DatabaseMode.external:
         ext = cfg.control_plane.database.external
         if ext is not None and not isinstance(ext.password, SecureValue):

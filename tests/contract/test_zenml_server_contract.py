@@ -56,7 +56,10 @@ PRO_PLUGIN_PREFIXES = (
     "ZENML_GCP_KUBERNETES_WORKLOAD_MANAGER_",
 )
 # Variables read by libraries the server uses, not by ZenML's configuration models.
-LIBRARY_VARIABLES = {"REQUESTS_CA_BUNDLE": "requests/urllib3: the CA bundle for outbound HTTPS (control plane, OIDC)"}
+LIBRARY_VARIABLES = {
+    "REQUESTS_CA_BUNDLE": "requests/urllib3: the CA bundle for outbound HTTPS (control plane, OIDC)",
+    "SSL_CERT_FILE": "OpenSSL/ssl default verify file: the same merged bundle, for clients that do not use requests",
+}
 
 
 def _workload_params(files):
@@ -550,6 +553,7 @@ def test_pro_workspace_reaches_its_control_plane(path, index, tmp_path):
         env["ZENML_SERVER_PRO_API_URL"] = fake.base + parts.path
         env.update({"PATH": os.environ["PATH"], "HOME": str(tmp_path), "ZENML_CONFIG_PATH": str(tmp_path / "config")})
         env.pop("REQUESTS_CA_BUNDLE", None)  # the fake speaks plain HTTP on loopback
+        env.pop("SSL_CERT_FILE", None)
         run = subprocess.run([str(_zenml_venv(_version(w)) / "bin" / "python"), str(Path(__file__).parent / "pro_connection.py")],
                              env=env, capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, (

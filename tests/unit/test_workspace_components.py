@@ -121,7 +121,7 @@ def test_migration_job_has_its_own_identity_and_resources(preview):
     memory than the server: migrations of large databases need it."""
     ws = copy.deepcopy(PRO_WORKSPACE)
     ws["migration"] = {"resources": {"limits": {"memory": "3Gi"}}}
-    result = plan(config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"archive": "c.tgz"}}), preview)
+    result = plan(config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.12.tgz"}}), preview)
     [job] = result.of_type(JOB)
     dep, c = server(result)
     pod = job.inputs["spec"]["template"]["spec"]
@@ -141,7 +141,7 @@ def test_migration_job_has_its_own_identity_and_resources(preview):
 def test_no_secret_value_reaches_any_input_in_clear(preview):
     ws = copy.deepcopy(PRO_WORKSPACE)
     ws["secretEnv"] = {"EXTRA_TOKEN": {"secure": "v1:whatever"}}
-    cfg = config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.0.tgz"}})
+    cfg = config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.12.tgz"}})
     result = plan(cfg, preview)
     dump = repr([r.inputs for r in result.registrations])
     # The mocks return recognisable generated values; none may appear unmasked anywhere.
