@@ -34,7 +34,7 @@ class CloudServices(Protocol):
 
     `workspace(...)` returns an object with: `database` (DatabaseConnection for `database.mode: managed`),
     `secret_store` (SecretStoreBinding for type aws/gcp), `server_annotations` (pod identity of the server),
-    `server_egress` (NetworkPolicy egress rules for cloud APIs), `runner_source`/`runner_env`/`runner_egress_cidrs`
+    `server_egress` (NetworkPolicy egress rules for cloud APIs), `runner_source`/`runner_env`/`runner_egress_cidrs`/`runner_egress_rules`
     (workload manager variant) and `bind_runner(runner, namespace)`, and a `summary` dict.
     """
 
@@ -165,6 +165,7 @@ class Workspace(pulumi.ComponentResource):
                     tolerations=tolerations(r.tolerations),
                     egress_cidrs=[*r.egress.allow_cidrs, *(cw.runner_egress_cidrs if cw else [])],
                     egress_namespaces=r.egress.allow_namespaces,
+                    egress_rules=list(getattr(cw, "runner_egress_rules", [])) if cw else [],
                     allow_internet=r.egress.allow_internet,
                     build_runner_image=r.build_runner_image,
                     docker_registry=r.docker_registry,

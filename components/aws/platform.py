@@ -359,7 +359,13 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
             self.summary["runnerRoleArn"] = self.runner_role.arn
 
         self.server_egress: list[dict[str, Any]] = cloud.api_egress()
-        self.runner_egress_cidrs: list[str] = [a.vpc_cidr]
+        # Runners reach AWS through the VPC's interface endpoints (STS, ECR, ...) on HTTPS only: never the VPC on every
+        # port, which would include every workspace's and the control plane's database (RDS admits the node security
+        # group, and pods egress from the nodes). S3 (gateway endpoint, public ranges) needs runner.egress.allowCidrs.
+        self.runner_egress_cidrs: list[str] = []
+        self.runner_egress_rules: list[dict[str, Any]] = [
+            {"to": [{"ipBlock": {"cidr": a.vpc_cidr}}], "ports": [{"protocol": "TCP", "port": 443}]}
+        ]
         self.register_outputs({"summary": self.summary})
 
     def _database(self, ws: WorkspaceSettings, namespace: pulumi.Input[str], meta: dict[str, str]) -> DatabaseConnection:

@@ -352,6 +352,7 @@ class GcpWorkspaceServices(pulumi.ComponentResource):
         self.runner_env: list[dict[str, Any]] = []
         self.server_egress = cloud.api_egress()
         self.runner_egress_cidrs: list[str] = ["169.254.169.252/32", *g.api_egress_cidrs]
+        self.runner_egress_rules: list[dict[str, Any]] = []
         self.register_outputs({"summary": self.summary})
 
     def bind_runner(self, runner_namespace: pulumi.Resource, namespace: pulumi.Input[str]) -> None:
