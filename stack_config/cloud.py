@@ -232,8 +232,11 @@ def check_cloud(cfg) -> list:
                 )
             elif target == "aws" and cfg.aws is not None and cfg.aws.shared_database is None:
                 add("aws.sharedDatabase", f"{path}.managed.instance is shared: describe the shared instance in aws.sharedDatabase")
-    if target == "aws" and cfg.aws is not None and uses_managed and production and cfg.aws.rds_ca_certificate is None:
-        add("aws.rdsCaCertificate", "production servers verify the database certificate: give the RDS CA bundle (PEM)")
+    if target == "aws" and cfg.aws is not None and uses_managed and cfg.aws.rds_ca_certificate is None:
+        # Every profile: PyMySQL verifies nothing without an explicit CA, and the bootstrap Job would send the
+        # master credentials to an unverified server. Fail closed instead.
+        add("aws.rdsCaCertificate", "managed databases are verified against the RDS CA bundle: give it (PEM, "
+            "https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem); nothing connects unverified")
 
     gcp_secret_projects: dict[str, str] = {}
     buckets: dict[str, str] = {}

@@ -289,3 +289,56 @@ def test_non_ecr_registry_gets_no_ecr_grant():
 
     assert _ecr_repo("registry.corp.internal:5000/zenml") is None
     assert _ecr_repo("111122223333.dkr.ecr.eu-central-1.amazonaws.com/zenml-runners") == "zenml-runners"
+
+
+def _run_bootstrap(tmp_path, ca_file):
+    """The bootstrap Job's script with stand-ins for boto3 and pymysql that record how it would connect."""
+    import subprocess
+    import sys
+
+    from components.aws.db_bootstrap import SCRIPT
+
+    fakes = tmp_path / "fakes"
+    fakes.mkdir(exist_ok=True)
+    (fakes / "boto3.py").write_text(
+        "import json\n"
+        "class _C:\n"
+        "    def get_secret_value(self, SecretId):\n"
+        "        return {'SecretString': json.dumps({'username': 'zenml_admin', 'password': 'master-pw'})}\n"
+        "def client(*a, **k):\n    return _C()\n")
+    (fakes / "pymysql.py").write_text(
+        "import json, os, ssl, sys\n"
+        "def connect(**kw):\n"
+        "    tls = kw['ssl']\n"
+        "    open(os.environ['RECORD'], 'w').write(json.dumps({'verify': tls.verify_mode == ssl.CERT_REQUIRED,\n"
+        "        'hostname': tls.check_hostname}))\n"
+        "    sys.exit(0)\n")
+    record = tmp_path / "record.json"
+    env = {"PYTHONPATH": str(fakes), "AWS_REGION": "eu-central-1", "MASTER_SECRET_ARN": "arn", "DB_HOST": "db",
+           "DB_PORT": "3306", "DB_NAME": "zenml", "DB_USER": "zenml", "DB_PASSWORD": "pw", "RECORD": str(record)}
+    if ca_file:
+        env["DB_CA_FILE"] = str(ca_file)
+    run = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=60)
+    return run, (json.loads(record.read_text()) if record.exists() else None)
+
+
+def test_bootstrap_never_sends_master_credentials_unverified(tmp_path):
+    from tests.conftest import EXAMPLE_CA
+
+    run, connected = _run_bootstrap(tmp_path, None)
+    assert run.returncode != 0 and connected is None, "connected without a CA (CERT_NONE)"
+    assert "DB_CA_FILE" in run.stderr and "master-pw" not in run.stderr
+    ca = tmp_path / "ca.crt"
+    ca.write_text(EXAMPLE_CA)
+    run, connected = _run_bootstrap(tmp_path, ca)
+    assert run.returncode == 0, run.stderr
+    assert connected == {"verify": True, "hostname": True}
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_managed_databases_are_verified(stack):
+    result = planned(stack, False)
+    for dep in result.of_type("kubernetes:apps/v1:Deployment"):
+        env = {e["name"]: e.get("value") for e in dep.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+        if env.get("ZENML_STORE_SSL") == "True":
+            assert env["ZENML_STORE_SSL_VERIFY_SERVER_CERT"] == "True" and env["ZENML_STORE_SSL_CA"]

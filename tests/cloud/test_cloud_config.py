@@ -76,10 +76,14 @@ def test_backups_of_at_least_seven_days():
     assert "workspaces[0].database.managed.backupRetentionDays" in problems(data)
 
 
-def test_production_on_aws_needs_the_rds_ca():
-    data = stack_data("saas-aws")
+@pytest.mark.parametrize("profile", ["dev", "small", "production"])
+def test_managed_databases_on_aws_need_the_rds_ca_in_every_profile(profile):
+    """Without the CA the server would render ZENML_STORE_SSL_VERIFY_SERVER_CERT=False and the bootstrap Job would
+    send the master credentials unverified: fail closed in every profile."""
+    data = stack_data("hybrid-aws")
+    data[f"{NS}:profile"] = profile
     del data[f"{NS}:aws"]["rdsCaCertificate"]
-    assert "aws.rdsCaCertificate" in problems(data)
+    assert "RDS CA bundle" in problems(data)["aws.rdsCaCertificate"]
 
 
 def test_saas_keeps_artifacts_in_the_tenant_cloud():

@@ -175,6 +175,26 @@ def test_control_plane_version_settings_cannot_drift():
     assert "controlPlane.database.external.port" in found
 
 
+def test_in_cluster_postgres_accepts_tls_connections_only(preview):
+    """ssl=on alone still accepts plaintext on `host` lines: the control plane's PostgreSQL gets a pg_hba.conf whose
+    only TCP lines are hostssl (scram-sha-256), and its backups require TLS."""
+    result = plan(config(workspaces=[pro("team-a")], controlPlane={**CP, "database": {"mode": "in-cluster"}}), preview)
+    [pg] = [r for r in result.of_type("kubernetes:apps/v1:StatefulSet") if r.inputs["metadata"]["namespace"] == "zenml-control-plane"]
+    c = pg.inputs["spec"]["template"]["spec"]["containers"][0]
+    args = c["args"]
+    assert "ssl=on" in args and "hba_file=/etc/zenml-db-config/pg_hba.conf" in args
+    assert {"name": "config", "mountPath": "/etc/zenml-db-config", "readOnly": True} in c["volumeMounts"]
+    [cm] = [r for r in result.of_type("kubernetes:core/v1:ConfigMap")
+            if r.inputs["metadata"]["namespace"] == "zenml-control-plane" and "pg_hba.conf" in (r.inputs.get("data") or {})]
+    lines = [l.split() for l in cm.inputs["data"]["pg_hba.conf"].splitlines() if l.strip() and not l.startswith("#")]
+    tcp = [l for l in lines if l[0] != "local"]
+    assert tcp and all(l[0] == "hostssl" and l[-1] == "scram-sha-256" for l in tcp)
+    for job in result.of_type("kubernetes:batch/v1:CronJob"):
+        env = {e["name"]: e.get("value") for e in job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+        if "PGSSLMODE" in env:
+            assert env["PGSSLMODE"] == "require"
+
+
 def test_control_plane_release(preview):
     cfg = config(workspaces=[pro("team-a")], controlPlane=CP,
                  identityProvider={"type": "oidc", "oidc": {"discoveryUrl": "https://idp.corp/.well-known/openid-configuration",
