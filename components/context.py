@@ -24,6 +24,7 @@ class DeployContext:
     ingress_controller_namespace: str = "ingress-nginx"
     server_egress_cidrs: list[str] = field(default_factory=list)
     api_server_cidrs: list[str] = field(default_factory=list)
+    proxy_cidrs: list[str] = field(default_factory=list)  # sources whose X-Forwarded-* headers servers trust
 
     PULL_SECRET_NAME = "zenml-registry-pull"
 

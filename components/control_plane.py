@@ -1,8 +1,13 @@
 """The ZenML Pro control plane from the vendor's chart (`helm.v3.Release`: a real, inspectable Helm release).
 
-Typed values only; `values` from config are merged last. The chart takes the database password, the OIDC client
-secret and the admin password as values, not Secret references, so the whole `values` input is marked secret:
-Pulumi encrypts it in state, and Helm keeps it in its release Secret inside the cluster.
+Typed values only; `values` from config are merged last. Helm ignores unknown value keys without a word, so every
+key set here is either shown in ZenML's docs (DOCUMENTED_KEYS, docs.zenml.io Pro "Kubernetes with Helm" for the
+control plane) or listed in UNCONFIRMED_KEYS with the reason it is still set; `chart_key_problems` enforces it.
+
+Passwords: chart 0.13.12 accepts Secret references for the database, admin and OIDC passwords (zenml-io/zenml#4042),
+but the value keys for them are not in ZenML's public docs and the chart source is not public, so they are not used
+yet: the database password, OIDC client secret and admin password are chart values, and the whole `values` input is
+marked secret (Pulumi encrypts it in state; Helm keeps it in its release Secret inside the cluster).
 """
 
 from __future__ import annotations
@@ -40,9 +45,55 @@ class ControlPlaneArgs:
     api_repository: str
     dashboard_repository: str
     resources: dict[str, Any]
-    replicas: int
     custom_ca_pem: Optional[pulumi.Input[str]] = None
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+# Shown in docs.zenml.io Pro "Kubernetes with Helm" (control plane) and "Self-hosted Deployment on Kubernetes with
+# Helm" (zenml-io/zenml docs/book/getting-started/zenml-pro/deploy-control-plane-k8s.md, self-hosted-deployment-helm.md).
+DOCUMENTED_KEYS = frozenset({
+    "imagePullSecrets",
+    "zenml.image.api.repository", "zenml.image.api.tag",
+    "zenml.image.dashboard.repository", "zenml.image.dashboard.tag",
+    "zenml.serverURL",
+    "zenml.database.external.type", "zenml.database.external.host", "zenml.database.external.username",
+    "zenml.database.external.password", "zenml.database.external.database",
+    "zenml.auth.sso.enabled", "zenml.auth.sso.oidcConfigurationEndpoint", "zenml.auth.sso.clientID",
+    "zenml.auth.sso.clientSecret",
+    "zenml.auth.password.enabled", "zenml.auth.password.adminPassword",
+    "zenml.auth.authCookieDomain",
+    "zenml.ingress.enabled", "zenml.ingress.host",
+    "resources",  # documented as a whole ("Kubernetes resources allocated to the pods (`resources`)")
+})
+# Set, though the docs do not show the exact key (only the section: "additional Ingress settings (`zenml.ingress`)",
+# "custom CA certificates (`zenml.certificates`)"); without them the chart's defaults apply, so they stay, and the
+# closing note of issue 11 lists them as unconfirmed. Removed: zenml.replicaCount, zenml.database.external.port.
+UNCONFIRMED_KEYS = frozenset({
+    "zenml.ingress.className", "zenml.ingress.annotations", "zenml.ingress.tls.enabled", "zenml.ingress.tls.secretName",
+    "zenml.certificates.customCAs",
+    "podSecurityContext", "securityContext",
+})
+
+
+def key_paths(values: dict, prefix: str = "") -> set[str]:
+    """Dotted paths to the leaves; documented whole-object keys (resources, annotations, ...) are leaves."""
+    out: set[str] = set()
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and path not in DOCUMENTED_KEYS | UNCONFIRMED_KEYS:
+            out |= key_paths(value, f"{path}.")
+        else:
+            out.add(path)
+    return out
+
+
+def chart_key_problems(values: dict) -> list[str]:
+    return sorted(p for p in key_paths(values) if p not in DOCUMENTED_KEYS | UNCONFIRMED_KEYS)
+
+
+def _sealed(values: dict) -> pulumi.Output:
+    """The chart values as one secret Output (passwords are among them)."""
+    return pulumi.Output.secret(values)
 
 
 def deep_merge(base: dict, extra: dict) -> dict:
@@ -73,14 +124,14 @@ class ControlPlane(pulumi.ComponentResource):
                     "enabled": True,
                     "oidcConfigurationEndpoint": oidc.discovery_url,
                     "clientID": oidc.client_id,
-                    "clientSecret": plaintext_output(oidc.client_secret),
+                    "clientSecret": plaintext_output(oidc.client_secret, "identityProvider.oidc.clientSecret"),
                 },
                 "password": {"enabled": False},
             }
         else:
             given = a.identity.password.admin_password
             if given is not None:
-                self.admin_password = plaintext_output(given)
+                self.admin_password = plaintext_output(given, "identityProvider.password.adminPassword")
             else:
                 self.admin_password = random.RandomPassword(
                     f"{name}-admin-password", length=24, special=False, opts=ctx.secret_opts(self)
@@ -89,8 +140,10 @@ class ControlPlane(pulumi.ComponentResource):
         auth["authCookieDomain"] = a.host
 
         db = a.database
-        api_image = a.images(a.api_repository, s.version)
-        dashboard_image = a.images(a.dashboard_repository, s.version)
+        # The chart's image tags default to its appVersion; given explicitly (documented `tag`) from the one
+        # chart.version setting, so the mirror list and the chart cannot drift apart.
+        api_image = a.images(a.api_repository, s.chart.version)
+        dashboard_image = a.images(a.dashboard_repository, s.chart.version)
         values: dict[str, Any] = {
             "imagePullSecrets": ctx.image_pull_secrets,
             "zenml": {
@@ -99,12 +152,10 @@ class ControlPlane(pulumi.ComponentResource):
                     "api": _repo_tag(api_image),
                     "dashboard": _repo_tag(dashboard_image),
                 },
-                "replicaCount": a.replicas,
                 "database": {
                     "external": {
                         "type": db.engine,
                         "host": db.host,
-                        "port": db.port,
                         "username": db.username,
                         "password": db.password,
                         "database": db.database,
@@ -129,6 +180,8 @@ class ControlPlane(pulumi.ComponentResource):
         }
         if a.custom_ca_pem is not None:
             values["zenml"]["certificates"] = {"customCAs": [{"name": "internal-ca", "certificate": a.custom_ca_pem}]}
+        problems = chart_key_problems(values)
+        assert not problems, f"chart values neither documented nor listed as unconfirmed: {problems}"
         values = deep_merge(values, s.values)
 
         chart = s.chart.archive or s.chart.repository
@@ -138,7 +191,7 @@ class ControlPlane(pulumi.ComponentResource):
             chart=chart,
             version=None if s.chart.archive else s.chart.version,
             namespace=a.namespace,
-            values=pulumi.Output.secret(values),
+            values=_sealed(values),
             atomic=True,
             cleanup_on_fail=True,
             max_history=10,

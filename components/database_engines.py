@@ -32,6 +32,16 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
 
 
 TLS_DIR = "/etc/zenml-db-tls"
+PG_CONFIG_DIR = "/etc/zenml-db-config"
+# With TLS on, every TCP connection must use TLS (hostssl; plain `host` lines would accept plaintext). The Unix socket
+# is reachable only inside the database container (the image's init scripts and local tools), as in the image's
+# default pg_hba.conf.
+PG_HBA_TLS = (
+    "# managed by zenml-platform: TLS-only TCP connections\n"
+    "local   all  all                trust\n"
+    "hostssl all  all  0.0.0.0/0     scram-sha-256\n"
+    "hostssl all  all  ::/0          scram-sha-256\n"
+)
 
 
 def _mysql_config(tls: bool, tls_dir: str) -> dict[str, str]:
@@ -127,12 +137,13 @@ POSTGRES = Engine(
     ],
     args=lambda tls: (
         ["-c", "ssl=on", "-c", f"ssl_cert_file={TLS_DIR}/tls.crt", "-c", f"ssl_key_file={TLS_DIR}/tls.key",
-         "-c", f"ssl_ca_file={TLS_DIR}/ca.crt", "-c", "ssl_min_protocol_version=TLSv1.2"]
+         "-c", f"ssl_ca_file={TLS_DIR}/ca.crt", "-c", "ssl_min_protocol_version=TLSv1.2",
+         "-c", f"hba_file={PG_CONFIG_DIR}/pg_hba.conf", "-c", "password_encryption=scram-sha-256"]
         if tls
         else []
     ),
-    config_files=lambda tls, tls_dir: {},
-    config_path="",
+    config_files=lambda tls, tls_dir: {"pg_hba.conf": PG_HBA_TLS} if tls else {},
+    config_path=PG_CONFIG_DIR,
     readiness=["sh", "-c", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
     dump_script=lambda tls: (
         'set -eu; f="/backups/${PGDATABASE}-$(date +%Y%m%dT%H%M%S).dump"; '
@@ -144,6 +155,6 @@ POSTGRES = Engine(
         {"name": "PGHOST", "value": host},
         {"name": "PGDATABASE", "value": db},
         {"name": "PGUSER", "value": user},
-        {"name": "PGSSLMODE", "value": "prefer"},
+        {"name": "PGSSLMODE", "value": "require"},  # the server accepts TLS only (pg_hba hostssl)
     ],
 )

@@ -59,7 +59,7 @@ class ExternalDatabaseLink(pulumi.ComponentResource):
             verify_server_cert=settings.verify_server_certificate,
             ca_secret=ca_secret,
             egress_peers=peer,
-            password=plaintext_output(settings.password) if isinstance(settings.password, SecureValue) else None,
+            password=plaintext_output(settings.password, "database.external.password") if isinstance(settings.password, SecureValue) else None,
             depends_on=[r for r in [bundle.resource] if r is not None],
         )
         self.register_outputs({"host": settings.host, "port": port})

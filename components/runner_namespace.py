@@ -19,6 +19,29 @@ from components.context import DeployContext
 from components.kube import env_value, labels
 from components.namespace import PlatformNamespace
 
+# What the workspace server's identity may do in the runner namespace: exactly the documented least privilege
+# (docs.zenml.io Pro "Enable Snapshot (Workload Manager) Support", "Recommended least-privilege split": the server
+# creates, monitors and cleans up runner/builder Jobs and reads their pods' logs). No pods create/exec, no Secrets.
+WORKLOAD_MANAGER_RULES = [
+    {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "deletecollection"]},
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+]
+# `allowInternet` means the public internet: never the cluster, the nodes, the VPC or instance metadata.
+# RFC 1918, carrier-grade NAT (RFC 6598, used for pod ranges), loopback and link-local (169.254.169.254 metadata).
+# Private destinations stay reachable only when listed in runner.egress.allowCidrs.
+NON_INTERNET_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"]
+# Ports runner pods may use towards address ranges (allowCidrs, allowInternet): every TCP port except the
+# database ports (3306 MySQL, 5432 PostgreSQL), and UDP. Address ranges may hold a workspace's or the control
+# plane's database (RDS in the VPC, in-cluster database pods); pipeline code must never reach one. Needs endPort
+# (Kubernetes 1.25+); a network plugin without it enforces only `port`, which fails closed.
+DATABASE_PORTS = (3306, 5432)
+NON_DATABASE_PORTS = [
+    {"protocol": "TCP", "port": 1, "endPort": 3305},
+    {"protocol": "TCP", "port": 3307, "endPort": 5431},
+    {"protocol": "TCP", "port": 5433, "endPort": 65535},
+    {"protocol": "UDP"},
+]
 WORKLOAD_MANAGER = "zenml_cloud_plugins.kubernetes_workload_manager.KubernetesWorkloadManager"
 RUNNER_SERVICE_ACCOUNT = "zenml-runner"
 
@@ -40,6 +63,7 @@ class RunnerNamespaceArgs:
     tolerations: list[dict[str, Any]] = field(default_factory=list)
     egress_cidrs: list[str] = field(default_factory=list)
     egress_namespaces: list[str] = field(default_factory=list)
+    egress_rules: list[dict[str, Any]] = field(default_factory=list)  # with ports (cloud endpoints)
     allow_internet: bool = False
     build_runner_image: bool = False
     docker_registry: Optional[str] = None
@@ -72,14 +96,7 @@ class RunnerNamespace(pulumi.ComponentResource):
         role = k8s.rbac.v1.Role(
             f"{name}-workload-manager",
             metadata={"name": "zenml-workload-manager", "namespace": self.namespace, "labels": meta},
-            rules=[
-                {"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "get", "list", "watch", "delete", "patch"]},
-                {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
-                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "get", "delete"]},
-                {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["create", "get", "delete"]},
-                {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "list", "watch", "delete"]},
-                {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
-            ],
+            rules=WORKLOAD_MANAGER_RULES,
             opts=child,
         )
         k8s.rbac.v1.RoleBinding(
@@ -131,13 +148,16 @@ class RunnerNamespace(pulumi.ComponentResource):
                 }
             ]
             if a.egress_cidrs:
-                egress.append({"to": [{"ipBlock": {"cidr": c}} for c in a.egress_cidrs]})
+                egress.append({"to": [{"ipBlock": {"cidr": c}} for c in a.egress_cidrs], "ports": list(NON_DATABASE_PORTS)})
+            egress.extend(a.egress_rules)
             if a.egress_namespaces:
                 egress.append(
-                    {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}} for n in a.egress_namespaces]}
+                    {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": n}}} for n in a.egress_namespaces],
+                     "ports": list(NON_DATABASE_PORTS)}
                 )
             if a.allow_internet:
-                egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]})
+                egress.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(NON_INTERNET_CIDRS)}}],
+                               "ports": list(NON_DATABASE_PORTS)})
             k8s.networking.v1.NetworkPolicy(
                 f"{name}-runner-egress",
                 metadata={"name": "runner-egress", "namespace": self.namespace, "labels": meta},

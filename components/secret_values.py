@@ -11,9 +11,31 @@ from components.context import DeployContext
 from stack_config.secrets import SecretRefInput, SecureValue
 
 
-def plaintext_output(value: SecureValue) -> pulumi.Output[str]:
-    """The decrypted value as a secret Output. Only meaningful inside the engine, where plaintext is known."""
-    return pulumi.Output.secret(value.plaintext if value.plaintext is not None else "")
+OFFLINE_PLACEHOLDER = "[secret]"
+
+
+def _under_mocks() -> bool:
+    """Offline plans run under Pulumi's mocks, where only ciphertext is known (see planning/run.py)."""
+    from pulumi.runtime import settings
+    from pulumi.runtime.mocks import MockMonitor
+
+    return isinstance(settings.SETTINGS.monitor, MockMonitor)
+
+
+def plaintext_output(value: SecureValue, path: str = "a secret config value") -> pulumi.Output[str]:
+    """The decrypted value as a secret Output.
+
+    Inside the engine the plaintext is known; if it is not (a value the engine could not decrypt or did not
+    receive), deploying an empty password or key would be silent and wrong, so this fails, naming `path` (never the
+    value). Offline plans get a fixed placeholder, marked secret like the real value."""
+    if value.plaintext is not None:
+        return pulumi.Output.secret(value.plaintext)
+    if _under_mocks():
+        return pulumi.Output.secret(OFFLINE_PLACEHOLDER)
+    raise pulumi.RunError(
+        f"{path}: the encrypted value has no plaintext in this run; set it again with "
+        "`pulumi config set --secret --path <key.path> VALUE` and check the stack's secrets provider"
+    )
 
 
 class SecretBundle:
@@ -32,7 +54,7 @@ class SecretBundle:
         """(secret name, key) for the value; config values are stored under `key` in the bundle Secret."""
         if isinstance(value, SecretRefInput):
             return value.secret_key_ref.name, value.secret_key_ref.key
-        self._data[key] = plaintext_output(value)
+        self._data[key] = plaintext_output(value, f"{self._secret_name}/{key}")
         return self._secret_name, key
 
     def create(self, labels: dict[str, str]) -> Optional[k8s.core.v1.Secret]:

@@ -34,7 +34,7 @@ class CloudServices(Protocol):
 
     `workspace(...)` returns an object with: `database` (DatabaseConnection for `database.mode: managed`),
     `secret_store` (SecretStoreBinding for type aws/gcp), `server_annotations` (pod identity of the server),
-    `server_egress` (NetworkPolicy egress rules for cloud APIs), `runner_source`/`runner_env`/`runner_egress_cidrs`
+    `server_egress` (NetworkPolicy egress rules for cloud APIs), `runner_source`/`runner_env`/`runner_egress_cidrs`/`runner_egress_rules`
     (workload manager variant) and `bind_runner(runner, namespace)`, and a `summary` dict.
     """
 
@@ -168,6 +168,7 @@ class Workspace(pulumi.ComponentResource):
                     tolerations=tolerations(r.tolerations),
                     egress_cidrs=[*r.egress.allow_cidrs, *(cw.runner_egress_cidrs if cw else [])],
                     egress_namespaces=r.egress.allow_namespaces,
+                    egress_rules=list(getattr(cw, "runner_egress_rules", [])) if cw else [],
                     allow_internet=r.egress.allow_internet,
                     build_runner_image=r.build_runner_image,
                     docker_registry=r.docker_registry,
@@ -216,6 +217,11 @@ class Workspace(pulumi.ComponentResource):
 
         replicas = ws.replicas or defaults.server_replicas
         server_resources = resources(ws.resources, defaults.server_resources)
+        mig = ws.migration.resources
+        migration_resources = {
+            part: {k: getattr(getattr(mig, part), k) or server_resources[part][k] for k in ("cpu", "memory")}
+            for part in ("requests", "limits")
+        }
         server = WorkspaceServer(
             f"{n}-server",
             WorkspaceServerArgs(
@@ -230,6 +236,10 @@ class Workspace(pulumi.ComponentResource):
                 database=connection,
                 secret_store=store,
                 migration_backup_strategy=ws.database.migration_backup_strategy,
+                migration_resources=migration_resources,
+                # The secrets store is initialised by the migration too: it needs the store's cloud identity (the
+                # server's role/service account, which also trusts zenml-migration), nothing else.
+                migration_service_account_annotations={**store.service_account_annotations, **ws.service_account_annotations},
                 pro=pro,
                 workload_manager_env=runner_env,
                 needs_kubernetes_api=runner_on,

@@ -31,11 +31,28 @@ from components.kube import (
 from components.secret_store import SecretStoreBinding
 
 SERVER_UID = 1000
+# The migration Job's own identity: never the server's Kubernetes API token (the workload manager's powers in the
+# runner namespace), only the cloud identity its secrets store needs at initialisation (see workspace.py).
+MIGRATION_SA = "zenml-migration"
 PORT = 8080
 CONFIG_PATH = "/zenml/.zenconfig"
 DB_CA_DIR = "/etc/zenml/db-ca"
 TRUST_DIR = "/etc/zenml/trust"
 ADMIN_USERNAME = "admin"  # the activated OSS server's first admin account
+BUNDLE_DIR = "/etc/zenml/ca-bundle"
+BUNDLE = f"{BUNDLE_DIR}/ca-bundle.crt"
+# REQUESTS_CA_BUNDLE *replaces* the trust store of requests (and SSL_CERT_FILE OpenSSL's): pointing it at the
+# stack's CA alone would break every other TLS peer (cloud APIs, a Vault or OIDC provider signed by a public CA).
+# An init container writes the image's own trust (certifi, what requests uses by default, plus the Debian system
+# bundle when present) followed by the extra CAs into an emptyDir; the variables point at that file.
+CA_BUNDLE_SCRIPT = (
+    "import os, sys\n"
+    "import certifi\n"
+    "out, extra = sys.argv[1], sys.argv[2:]\n"
+    "sources = [certifi.where()] + [p for p in ['/etc/ssl/certs/ca-certificates.crt'] if os.path.exists(p)] + extra\n"
+    "parts = [open(p).read().strip() for p in sources]\n"
+    "open(out, 'w').write('\\n'.join(p for p in parts if p) + '\\n')\n"
+)
 
 
 @dataclass
@@ -64,6 +81,8 @@ class WorkspaceServerArgs:
     database: DatabaseConnection
     secret_store: SecretStoreBinding
     migration_backup_strategy: str = "in-memory"
+    migration_resources: Optional[dict[str, Any]] = None  # default: the server's
+    migration_service_account_annotations: dict[str, str] = field(default_factory=dict)
     pro: Optional[ProSettings] = None
     workload_manager_env: list[dict[str, Any]] = field(default_factory=list)
     needs_kubernetes_api: bool = False
@@ -93,6 +112,13 @@ class WorkspaceServer(pulumi.ComponentResource):
                 **a.secret_store.service_account_annotations, **a.service_account_annotations}},
             # The token is mounted only when the workload manager must call the Kubernetes API.
             automount_service_account_token=a.needs_kubernetes_api,
+            opts=ctx.opts(self),
+        )
+        self.migration_service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-migration-sa",
+            metadata={"name": MIGRATION_SA, "namespace": a.namespace, "labels": {**meta, "app.kubernetes.io/component": "migration"},
+                      "annotations": a.migration_service_account_annotations},
+            automount_service_account_token=False,
             opts=ctx.opts(self),
         )
         jwt = random.RandomPassword(f"{name}-jwt-secret", length=64, special=False, opts=ctx.secret_opts(self))
@@ -148,7 +174,8 @@ class WorkspaceServer(pulumi.ComponentResource):
                 opts=ctx.opts(self),
             )
             volumes.append({"name": "trust", "configMap": {"name": trust.metadata.name}})
-            mounts.append({"name": "trust", "mountPath": TRUST_DIR, "readOnly": True})
+            volumes.append(tmp_volume("ca-bundle", "16Mi"))
+            mounts.append({"name": "ca-bundle", "mountPath": BUNDLE_DIR, "readOnly": True})
 
         common_env = [
             *store_env,
@@ -157,8 +184,22 @@ class WorkspaceServer(pulumi.ComponentResource):
             env_value("ZENML_ANALYTICS_OPT_IN", str(a.analytics_opt_in)),
             env_value("ZENML_LOGGING_VERBOSITY", "INFO"),
         ]
+        init_containers: list[dict[str, Any]] = []
         if a.trusted_ca_pem is not None:
-            common_env.append(env_value("REQUESTS_CA_BUNDLE", f"{TRUST_DIR}/ca.crt"))
+            common_env.append(env_value("REQUESTS_CA_BUNDLE", BUNDLE))
+            common_env.append(env_value("SSL_CERT_FILE", BUNDLE))
+            init_containers.append({
+                "name": "ca-bundle",
+                "image": a.image,
+                "imagePullPolicy": ctx.image_pull_policy,
+                "command": ["python", "-c", CA_BUNDLE_SCRIPT, BUNDLE, f"{TRUST_DIR}/ca.crt"],
+                "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+                "securityContext": container_security_context(read_only_root=True),
+                "volumeMounts": [
+                    {"name": "trust", "mountPath": TRUST_DIR, "readOnly": True},
+                    {"name": "ca-bundle", "mountPath": BUNDLE_DIR},
+                ],
+            })
         # Who the server is: shared by the server and the migration Job. ZENML_SERVER=true makes the migration
         # initialise the database as this server (no auto-activation, no passwordless default admin), which
         # it otherwise does when it runs as a client.
@@ -193,14 +234,13 @@ class WorkspaceServer(pulumi.ComponentResource):
         server_env = [*identity_env, env_value("DISABLE_DATABASE_MIGRATION", "True"), *a.workload_manager_env]
 
         pod_common = {
-            "serviceAccountName": self.service_account.metadata.name,
-            "automountServiceAccountToken": a.needs_kubernetes_api,
             "enableServiceLinks": False,
             "securityContext": pod_security_context(SERVER_UID, SERVER_UID, SERVER_UID),
             "imagePullSecrets": ctx.image_pull_secrets,
             "nodeSelector": a.node_selector,
             "tolerations": a.tolerations,
             "volumes": volumes,
+            **({"initContainers": init_containers} if init_containers else {}),
         }
 
         # The Job's name carries the version and image, so a version change creates a new Job and migrates again.
@@ -223,6 +263,8 @@ class WorkspaceServer(pulumi.ComponentResource):
                     "metadata": {"labels": {**pod_labels, "app.kubernetes.io/component": "migration"}},
                     "spec": {
                         **pod_common,
+                        "serviceAccountName": self.migration_service_account.metadata.name,
+                        "automountServiceAccountToken": False,
                         "restartPolicy": "Never",
                         "containers": [
                             {
@@ -231,7 +273,7 @@ class WorkspaceServer(pulumi.ComponentResource):
                                 "imagePullPolicy": ctx.image_pull_policy,
                                 "command": ["python", "-m", "zenml.zen_server.database_migration"],
                                 "env": migration_env,
-                                "resources": a.resources,
+                                "resources": a.migration_resources or a.resources,
                                 "securityContext": container_security_context(read_only_root=True),
                                 "volumeMounts": mounts,
                             }
@@ -260,6 +302,8 @@ class WorkspaceServer(pulumi.ComponentResource):
                     "metadata": {"labels": {**pod_labels, "app.kubernetes.io/component": "server"}},
                     "spec": {
                         **pod_common,
+                        "serviceAccountName": self.service_account.metadata.name,
+                        "automountServiceAccountToken": a.needs_kubernetes_api,
                         "terminationGracePeriodSeconds": 30,
                         "topologySpreadConstraints": spread(match),
                         "containers": [
@@ -270,7 +314,10 @@ class WorkspaceServer(pulumi.ComponentResource):
                                 "command": [
                                     "uvicorn", "zenml.zen_server.zen_server_api:app",
                                     "--host", "0.0.0.0", "--port", str(PORT),
-                                    "--proxy-headers", "--forwarded-allow-ips", "*",
+                                    # Forwarded headers only from the ingress controller's addresses: runner pods
+                                    # reach the server directly and must not set their client IP or scheme.
+                                    # Without configured addresses, only loopback (uvicorn's own default).
+                                    "--proxy-headers", "--forwarded-allow-ips", ",".join(ctx.proxy_cidrs) or "127.0.0.1",
                                 ],
                                 "env": server_env,
                                 "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],

@@ -41,7 +41,7 @@ def build_context(cfg: StackConfig, provider: Optional[pulumi.ProviderResource] 
         provider=provider,
         images=ImageResolver(mirror.registry if mirror else None),
         image_pull_policy=cfg.images.pull_policy,
-        pull_secret_dockerconfig=plaintext_output(mirror.pull_secret) if mirror and mirror.pull_secret else None,
+        pull_secret_dockerconfig=plaintext_output(mirror.pull_secret, "registryMirror.pullSecret") if mirror and mirror.pull_secret else None,
         extra_pull_secrets=list(mirror.image_pull_secrets) if mirror else [],
         network_policies=cfg.network_policies.enabled,
         protect_data=cfg.defaults.protect_data,
@@ -50,6 +50,7 @@ def build_context(cfg: StackConfig, provider: Optional[pulumi.ProviderResource] 
         ingress_controller_namespace=k.ingress_controller_namespace,
         server_egress_cidrs=list(cfg.network_policies.allow_egress_cidrs),
         api_server_cidrs=list(k.api_server_cidrs),
+        proxy_cidrs=list(k.ingress_controller_cidrs),
     )
 
 
@@ -70,7 +71,7 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
             organization=ica.organization,
             validity_hours=ica.ca_validity_hours,
             ca_certificate=ica.ca_certificate,
-            ca_private_key=plaintext_output(ica.ca_private_key) if ica.ca_private_key else None,
+            ca_private_key=plaintext_output(ica.ca_private_key, "tls.internalCa.caPrivateKey") if ica.ca_private_key else None,
             protect=protect,
         )
     needs_db_ca = any(
@@ -94,9 +95,14 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
     elif cfg.tls.mode is TlsMode.provided and cfg.tls.provided and cfg.tls.provided.ca_certificate:
         trusted_ca = cfg.tls.provided.ca_certificate
 
+    corporate = cfg.tls.trusted_ca_certificates
+    # What the control plane and the servers trust beyond the system store: this stack's CA (for its own control
+    # plane's endpoints) and the configured corporate CAs.
+    server_trust: Optional[pulumi.Input[str]] = _join_pem(trusted_ca if cfg.control_plane.enabled else None, corporate)
+
     outputs: dict[str, Any] = {}
     if cfg.control_plane.enabled:
-        outputs["controlPlane"] = _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca, cloud)
+        outputs["controlPlane"] = _control_plane(cfg, ctx, ingress_ca, database_ca, _join_pem(trusted_ca, corporate), cloud)
 
     workspaces = {}
     admins: dict[str, Any] = {}
@@ -108,7 +114,7 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
             ctx,
             ingress_ca=ingress_ca,
             database_ca=database_ca,
-            trusted_ca_pem=trusted_ca if cfg.control_plane.enabled else None,
+            trusted_ca_pem=server_trust,
             cloud=cloud,
         )
         workspaces[ws.name] = component.summary
@@ -121,6 +127,15 @@ def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = 
     outputs["caBundle"] = trusted_ca
     outputs["images"] = dict(sorted(ctx.images.seen.items()))
     return outputs
+
+
+def _join_pem(*parts: Optional[pulumi.Input[str]]) -> Optional[pulumi.Input[str]]:
+    present = [p for p in parts if p is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    return pulumi.Output.all(*present).apply(lambda pems: "".join(p.strip() + "\n" for p in pems))
 
 
 def _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca, cloud=None) -> dict[str, Any]:
@@ -177,7 +192,6 @@ def _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca, cloud=None) ->
             api_repository=cfg.images.control_plane_api,
             dashboard_repository=cfg.images.control_plane_dashboard,
             resources=resources(cp.resources, cfg.defaults.server_resources),
-            replicas=cp.replicas or cfg.defaults.server_replicas,
             custom_ca_pem=trusted_ca,
             depends_on=[ns],
         ),

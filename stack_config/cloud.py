@@ -147,7 +147,7 @@ class GcpSecretStore(Section):
     project: Optional[str] = Field(
         None,
         description="Project holding this workspace's secrets; default gcp.project. ZenML names secrets zenml-<uuid> in a fixed "
-        "scheme, so only a project per workspace isolates workspaces from each other (required in the saas layout).",
+        "scheme, so only a project per workspace isolates workspaces from each other (required in every layout: two workspaces never resolve to one project).",
     )
     project_number: Optional[str] = None
 
@@ -232,8 +232,11 @@ def check_cloud(cfg) -> list:
                 )
             elif target == "aws" and cfg.aws is not None and cfg.aws.shared_database is None:
                 add("aws.sharedDatabase", f"{path}.managed.instance is shared: describe the shared instance in aws.sharedDatabase")
-    if target == "aws" and cfg.aws is not None and uses_managed and production and cfg.aws.rds_ca_certificate is None:
-        add("aws.rdsCaCertificate", "production servers verify the database certificate: give the RDS CA bundle (PEM)")
+    if target == "aws" and cfg.aws is not None and uses_managed and cfg.aws.rds_ca_certificate is None:
+        # Every profile: PyMySQL verifies nothing without an explicit CA, and the bootstrap Job would send the
+        # master credentials to an unverified server. Fail closed instead.
+        add("aws.rdsCaCertificate", "managed databases are verified against the RDS CA bundle: give it (PEM, "
+            "https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem); nothing connects unverified")
 
     gcp_secret_projects: dict[str, str] = {}
     buckets: dict[str, str] = {}
@@ -248,14 +251,18 @@ def check_cloud(cfg) -> list:
             add(f"{path}.secretStore.gcp", "gcp settings are only used with secretStore.type gcp")
         if st is SecretStoreType.gcp and cfg.gcp is not None:
             project = (ws.secret_store.gcp.project if ws.secret_store.gcp else None) or cfg.gcp.project
-            if cfg.scenario is Scenario.saas:
-                if project in gcp_secret_projects:
-                    add(
-                        f"{path}.secretStore.gcp.project",
-                        f"tenants never share a Secret Manager project (also {gcp_secret_projects[project]}): "
-                        "ZenML's secret names cannot be scoped per workspace inside one project",
-                    )
-                gcp_secret_projects.setdefault(project, path)
+            # Every layout: ZenML 0.98 names GCP secrets zenml-<uuid> under projects/<project> with no per-server
+            # prefix (zenml/zen_stores/secrets_stores/gcp_secrets_store.py), so one IAM condition cannot tell two
+            # workspaces' secrets apart: only a project per workspace does.
+            if project in gcp_secret_projects:
+                who = "tenants" if cfg.scenario is Scenario.saas else "workspaces"
+                add(
+                    f"{path}.secretStore.gcp.project",
+                    f"{who} never share a Secret Manager project (also {gcp_secret_projects[project]}): ZenML's secret "
+                    "names cannot be scoped per workspace inside one project, so each server could read and delete the "
+                    "other's secrets; give this workspace its own secretStore.gcp.project and projectNumber",
+                )
+            gcp_secret_projects.setdefault(project, path)
         art = ws.artifact_store
         if art is None:
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 from typing import Annotated, Literal, Optional
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -25,6 +25,8 @@ HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 VERSION = re.compile(r"^\d+\.\d+\.\d+([.-][0-9A-Za-z.]+)?$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$")
+# Namespace of the stable server IDs of OSS workspaces (uuid5 of "<domain>/<workspace name>").
+OSS_SERVER_ID_NAMESPACE = UUID("6f1c3b7e-2a4d-5c8e-9b0f-7a6d5e4c3b2a")
 SECRET_LIKE_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY|CREDENTIALS?)$")
 
 
@@ -97,6 +99,26 @@ class KubernetesSettings(Section):
         description="Addresses of the Kubernetes API server; narrows the workload manager's egress (default: any address on 443/6443).",
     )
 
+    ingress_controller_cidrs: list[str] = Field(
+        default_factory=list,
+        description="Pod addresses of the ingress controller: the only sources whose X-Forwarded-* headers the servers "
+        "trust (client IP, scheme). Default: none (runner pods reach the servers directly and could forge them).",
+    )
+
+    @field_validator("ingress_controller_cidrs")
+    @classmethod
+    def _proxy_cidrs(cls, v: list[str]) -> list[str]:
+        from ipaddress import ip_network
+
+        for cidr in v:
+            try:
+                net = ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a CIDR block") from None
+            if net.prefixlen == 0:
+                raise ValueError("trusting forwarded headers from every address lets any pod forge its client address")
+        return v
+
     @field_validator("namespace_prefix")
     @classmethod
     def _prefix(cls, v: str) -> str:
@@ -136,6 +158,11 @@ class TlsSettings(Section):
     cert_manager: Optional[CertManagerTls] = None
     provided: Optional[ProvidedTls] = None
     internal_ca: InternalCaTls = InternalCaTls()
+    trusted_ca_certificates: Optional[PemCertificates] = Field(
+        None,
+        description="Corporate CAs (PEM) the servers and the control plane trust for outbound HTTPS (OIDC provider, Vault, "
+        "proxies), in addition to the system trust store and the stack's own CA.",
+    )
 
     @model_validator(mode="after")
     def _mode_settings(self) -> "TlsSettings":
@@ -165,10 +192,14 @@ class RegistryMirror(Section):
 
 
 class Images(Section):
-    """Repositories (no tags); tags come from the versions. The mirror rewrites all of them."""
+    """Repositories (no tags); tags come from the versions. The mirror rewrites all of them.
+
+    ZenML's registries (docs.zenml.io, Pro "Self-hosted Deployment Prerequisites"): the Pro workspace server image is
+    in ECR eu-central-1, the control-plane API and dashboard images in ECR eu-west-1.
+    """
 
     server: str = "zenmldocker/zenml-server"
-    pro_server: str = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-server"
+    pro_server: str = "715803424590.dkr.ecr.eu-central-1.amazonaws.com/zenml-pro-server"
     control_plane_api: str = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-api"
     control_plane_dashboard: str = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-dashboard"
     mysql: str = "mysql:8.4.3"
@@ -311,7 +342,11 @@ class SecretStoreSettings(Section):
 class RunnerEgress(Section):
     allow_cidrs: list[str] = Field(default_factory=list, description="Extra destinations (artifact store, registry).")
     allow_namespaces: list[str] = Field(default_factory=list)
-    allow_internet: bool = Field(False, description="Allow any destination; off by default.")
+    allow_internet: bool = Field(
+        False,
+        description="Allow public internet destinations; off by default. Private, CGNAT, loopback and link-local ranges "
+        "(cluster, nodes, VPC, instance metadata) stay excluded: list them in allowCidrs to reach them.",
+    )
 
 
 class RunnerQuota(Section):
@@ -357,7 +392,17 @@ class ProEnrollment(Section):
     workspace_id: UUID
     workspace_name: Optional[str] = None
     enrollment_key: SecretInput
-    oauth2_audience: Optional[str] = Field(None, description="Default: the Pro API URL.")
+    oauth2_audience: Optional[str] = Field(
+        None, description="Default: the Pro API URL (https://<control plane host>/api/v1 when self-hosted); required by ZenML 0.98."
+    )
+
+
+class MigrationSettings(Section):
+    """The migration Job (`python -m zenml.zen_server.database_migration`) before each version change."""
+
+    resources: ResourcesSpec = Field(
+        ResourcesSpec(), description="Unset parts: the server's resources. Large migrations can need more memory than the server."
+    )
 
 
 class WorkspaceIngress(Section):
@@ -374,6 +419,7 @@ class Workspace(Section):
     replicas: Optional[int] = Field(None, ge=1, le=50)
     max_replicas: Optional[int] = Field(None, ge=1, le=100)
     resources: ResourcesSpec = ResourcesSpec()
+    migration: MigrationSettings = MigrationSettings()
     database: DatabaseSettings = DatabaseSettings()
     secret_store: SecretStoreSettings = SecretStoreSettings()
     runner: RunnerSettings = RunnerSettings()
@@ -419,8 +465,12 @@ class Workspace(Section):
 
 class ControlPlaneChart(Section):
     repository: str = "oci://public.ecr.aws/zenml/zenml-pro"
-    version: str = "0.13.0"
-    archive: Optional[str] = Field(None, description="Local chart archive (.tgz) for air-gapped installs.")
+    version: ReleaseVersion = Field(
+        "0.13.12",
+        description="Chart version; the API and dashboard image tags are the same (docs.zenml.io Pro prerequisites: "
+        "image tags match the chart version). UI enrollment needs a control plane newer than 0.13.1.",
+    )
+    archive: Optional[str] = Field(None, description="Local chart archive (.tgz) of chart.version, for air-gapped installs.")
 
 
 class ExternalControlPlane(Section):
@@ -431,10 +481,8 @@ class ExternalControlPlane(Section):
 class ControlPlane(Section):
     enabled: bool = Field(False, description="Deploy the Pro control plane in this stack.")
     host: Optional[HostName] = Field(None, description="Default: zenml.<domain>.")
-    version: str = Field("0.13.0", description="Control plane image tag.")
     chart: ControlPlaneChart = ControlPlaneChart()
     database: DatabaseSettings = DatabaseSettings()
-    replicas: Optional[int] = Field(None, ge=1, le=20)
     resources: ResourcesSpec = ResourcesSpec()
     values: dict = Field(default_factory=dict, description="Extra chart values, merged last. Never put secrets here.")
     external: ExternalControlPlane = ExternalControlPlane()
@@ -489,9 +537,15 @@ class StackConfig(Section):
 
     @property
     def pro_api_url(self) -> Optional[str]:
-        """Where Pro workspaces enroll: this stack's control plane, or the external one (hybrid, saas tenants)."""
+        """Where Pro workspaces enroll: this stack's control plane, or the external one (hybrid, saas tenants).
+
+        A self-hosted control plane serves its API under `/api/v1` on the same host as the dashboard: the workspace
+        server calls `{api_url}/auth/login` (zenml 0.98.0 wheel, zenml/zen_server/cloud_utils.py) and
+        `{api_url}/users/authorize_server`. The hosted one (`https://cloudapi.zenml.io`) has no suffix.
+        Source: docs.zenml.io "Enroll Workspaces" / "Kubernetes with Helm" (workspace) pages.
+        """
         if self.control_plane.enabled:
-            return f"https://{self.control_plane_host}"
+            return f"https://{self.control_plane_host}/api/v1"
         if self.scenario is Scenario.airgapped:
             return None
         return self.control_plane.external.api_url
@@ -517,6 +571,22 @@ class StackConfig(Section):
 
     def runner_namespace_of(self, ws: Workspace) -> str:
         return f"{self.kubernetes.namespace_prefix}-{ws.name}-runners"
+
+    def server_id_of(self, ws: Workspace) -> str:
+        """The ID a workspace server is known by (ZenML tags its AWS secrets with it): a Pro workspace's ID, or a
+        stable ID derived from domain and name for OSS servers (set through ZENML_SERVER_EXTERNAL_SERVER_ID)."""
+        if self.edition_of(ws) is Edition.pro and ws.pro is not None:
+            return str(ws.pro.workspace_id)
+        return str(uuid5(OSS_SERVER_ID_NAMESPACE, f"{self.domain}/{ws.name}"))
+
+    @property
+    def reserved_namespaces(self) -> dict[str, str]:
+        """Namespaces the stack creates for itself, whatever the layout: no workspace may be named onto them."""
+        prefix = self.kubernetes.namespace_prefix
+        return {
+            self.control_plane_namespace: "the control plane's namespace",
+            f"{prefix}-db-admin": "the database administration namespace (managed database bootstrap Jobs)",
+        }
 
     def runner_enabled(self, ws: Workspace) -> bool:
         if ws.runner.enabled is not None:

@@ -67,9 +67,8 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
     hosts: dict[str, str] = {}
     if cfg.control_plane.enabled:
         hosts[cfg.control_plane_host] = "controlPlane.host"
-    namespaces: dict[str, str] = {}
-    if cfg.control_plane.enabled:
-        namespaces[cfg.control_plane_namespace] = "controlPlane"
+    namespaces: dict[str, str] = dict(cfg.reserved_namespaces)
+    server_ids: dict[str, str] = {}
     for i, ws in enumerate(cfg.workspaces):
         path = f"workspaces[{i}]"
         if ws.name not in duplicated:
@@ -81,6 +80,14 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
                 if ns in namespaces:
                     add(f"{path}.name", f"namespace {ns} collides with {namespaces[ns]}")
                 namespaces.setdefault(ns, path)
+
+        # The server ID is what separates tenants' secrets on AWS (the `zenml` tag): never shared.
+        server_id = cfg.server_id_of(ws)
+        if server_id in server_ids and (ws.pro is not None or ws.name not in duplicated):
+            key = f"{path}.pro.workspaceId" if ws.pro is not None else f"{path}.name"
+            add(key, f"server ID {server_id} is already the ID of {server_ids[server_id]}: each workspace needs its own "
+                     "(create the workspace in the control plane and copy its ID)")
+        server_ids.setdefault(server_id, path)
 
         edition = cfg.edition_of(ws)
         if edition is Edition.pro and ws.pro is None:
@@ -121,6 +128,16 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
             except ValueError:
                 add(f"{base}[{j}]", f"{cidr!r} is not a CIDR block")
 
+    cp = cfg.control_plane
+    if cp.enabled and cp.chart.archive and cp.chart.version not in cp.chart.archive.rsplit("/", 1)[-1]:
+        add("controlPlane.chart.version",
+            f"the archive {cp.chart.archive} does not look like chart {cp.chart.version}: set chart.version to the "
+            "archive's version (the API and dashboard image tags follow it)")
+    if cp.enabled and cp.database.mode is DatabaseMode.external and cp.database.external is not None:
+        if cp.database.external.port not in (None, 5432):
+            add("controlPlane.database.external.port",
+                "the control plane chart's documented database values have no port (host, username, password, "
+                "database): use an external PostgreSQL on 5432")
     if cfg.control_plane.enabled and cfg.control_plane.database.mode is DatabaseMode.external:
         ext = cfg.control_plane.database.external
         if ext is not None and not isinstance(ext.password, SecureValue):

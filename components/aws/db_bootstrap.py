@@ -28,13 +28,11 @@ region = os.environ["AWS_REGION"]
 secret = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=os.environ["MASTER_SECRET_ARN"])
 master = json.loads(secret["SecretString"])
 ca = os.environ.get("DB_CA_FILE")
-if ca:
-    tls = ssl.create_default_context(cafile=ca)
-    tls.check_hostname = True
-else:
-    tls = ssl.create_default_context()
-    tls.check_hostname = False
-    tls.verify_mode = ssl.CERT_NONE
+if not ca or not os.path.exists(ca):
+    # Never send the master credentials to a server whose certificate is not verified.
+    raise SystemExit("DB_CA_FILE (the RDS CA bundle) is required: refusing to connect without verifying the server")
+tls = ssl.create_default_context(cafile=ca)
+tls.check_hostname = True
 conn = pymysql.connect(host=os.environ["DB_HOST"], port=int(os.environ["DB_PORT"]), user=master["username"],
                        password=master["password"], ssl=tls, autocommit=True, connect_timeout=30)
 db, user, password = os.environ["DB_NAME"], os.environ["DB_USER"], os.environ["DB_PASSWORD"]

@@ -23,7 +23,7 @@ class IrsaRole(pulumi.ComponentResource):
         oidc_provider_arn: str,
         issuer: str,
         namespace: str,
-        service_account: str,
+        service_account: Any,  # one ServiceAccount name, or several of the same namespace
         policies: dict[str, pulumi.Input[dict[str, Any]]],
         provider: pulumi.ProviderResource,
         tags: Optional[dict[str, str]] = None,
@@ -34,7 +34,7 @@ class IrsaRole(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             name,
             name=role_name,
-            description=f"IRSA role of {namespace}/{service_account} (zenml-platform)",
+            description=f"IRSA role of {namespace}/{service_account if isinstance(service_account, str) else ','.join(service_account)} (zenml-platform)",
             assume_role_policy=dumps(irsa_trust(oidc_provider_arn, issuer, namespace, service_account)),
             max_session_duration=3600,
             tags=tags or {},

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from typing import Any, Optional
 
 import pulumi
@@ -29,6 +28,7 @@ from components.database import DatabaseConnection
 from components.kube import env_value, labels
 from components.namespace import PlatformNamespace
 from components.secret_store import PREFIX, SecretStoreBinding
+from components.workspace_server import MIGRATION_SA
 from stack_config.cloud import AwsSettings, ManagedInstance
 from stack_config.model import DatabaseMode, Edition, Scenario, SecretStoreType, StackConfig
 from stack_config.model import Workspace as WorkspaceSettings
@@ -37,14 +37,16 @@ SERVER_SA = "zenml-server"
 RUNNER_SA = "zenml-runner"
 AWS_WORKLOAD_MANAGER = "zenml_cloud_plugins.aws_kubernetes_workload_manager.AWSKubernetesWorkloadManager"
 RUNNER_LOGS_PREFIX = "runner-logs"
-OSS_SERVER_ID_NAMESPACE = uuid.UUID("6f1c3b7e-2a4d-5c8e-9b0f-7a6d5e4c3b2a")
 
 
 def server_id_of(cfg: StackConfig, ws: WorkspaceSettings) -> str:
     """The ID ZenML tags secrets with: a Pro workspace's ID, or a stable ID set through ZENML_SERVER_EXTERNAL_SERVER_ID."""
-    if cfg.edition_of(ws) is Edition.pro and ws.pro is not None:
-        return str(ws.pro.workspace_id)
-    return str(uuid.uuid5(OSS_SERVER_ID_NAMESPACE, f"{cfg.domain}/{ws.name}"))
+    return cfg.server_id_of(ws)
+
+
+def runner_logs_url(bucket_name: str) -> str:
+    """Where the AWS workload manager writes run logs, in the documented `s3://bucket/prefix` form."""
+    return f"s3://{bucket_name}/{RUNNER_LOGS_PREFIX}"
 
 
 def bounded(name: str, limit: int) -> str:
@@ -302,10 +304,12 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
             self.runner_env = [env_value("ZENML_AWS_KUBERNETES_WORKLOAD_MANAGER_REGION", a.region)]
             if self.bucket is not None:
                 self.runner_env += [
-                    env_value("ZENML_AWS_KUBERNETES_WORKLOAD_MANAGER_BUCKET", self.bucket.name),
+                    # Documented form s3://<bucket>/<prefix> (docs.zenml.io "deploy workspace snapshots"); the IAM
+                    # policy above grants exactly this prefix.
+                    env_value("ZENML_AWS_KUBERNETES_WORKLOAD_MANAGER_BUCKET", runner_logs_url(self.bucket.name)),
                     env_value("ZENML_KUBERNETES_WORKLOAD_MANAGER_ENABLE_EXTERNAL_LOGS", "true"),
                 ]
-        def irsa_role(kind: str, namespace: Any, service_account: str, role_policies: dict[str, Any]) -> IrsaRole:
+        def irsa_role(kind: str, namespace: Any, service_account: Any, role_policies: dict[str, Any]) -> IrsaRole:
             """A role for exactly one ServiceAccount of this workspace, named after the workspace and its kind."""
             role_name = bounded(f"{a.name_prefix}-{n}-{kind}", 64)
             return IrsaRole(
@@ -324,7 +328,9 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
 
         self.server_annotations: dict[str, str] = {}
         if server_policies:
-            self.server_role = irsa_role("server", ns_name, SERVER_SA, server_policies)
+            # The migration Job initialises the AWS secrets store too, as its own ServiceAccount (no API token).
+            accounts = [SERVER_SA, MIGRATION_SA] if ws.secret_store.type is SecretStoreType.aws else SERVER_SA
+            self.server_role = irsa_role("server", ns_name, accounts, server_policies)
             self.server_annotations = self.server_role.annotations
             self.summary["serverRoleArn"] = self.server_role.arn
         if ws.secret_store.type is SecretStoreType.aws:
@@ -353,7 +359,13 @@ class AwsWorkspaceServices(pulumi.ComponentResource):
             self.summary["runnerRoleArn"] = self.runner_role.arn
 
         self.server_egress: list[dict[str, Any]] = cloud.api_egress()
-        self.runner_egress_cidrs: list[str] = [a.vpc_cidr]
+        # Runners reach AWS through the VPC's interface endpoints (STS, ECR, ...) on HTTPS only: never the VPC on every
+        # port, which would include every workspace's and the control plane's database (RDS admits the node security
+        # group, and pods egress from the nodes). S3 (gateway endpoint, public ranges) needs runner.egress.allowCidrs.
+        self.runner_egress_cidrs: list[str] = []
+        self.runner_egress_rules: list[dict[str, Any]] = [
+            {"to": [{"ipBlock": {"cidr": a.vpc_cidr}}], "ports": [{"protocol": "TCP", "port": 443}]}
+        ]
         self.register_outputs({"summary": self.summary})
 
     def _database(self, ws: WorkspaceSettings, namespace: pulumi.Input[str], meta: dict[str, str]) -> DatabaseConnection:

@@ -20,8 +20,10 @@ def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, sort_keys=True)
 
 
-def irsa_trust(oidc_provider_arn: str, issuer: str, namespace: str, service_account: str) -> dict[str, Any]:
-    """Only this ServiceAccount of this namespace, with the STS audience, may assume the role."""
+def irsa_trust(oidc_provider_arn: str, issuer: str, namespace: str, service_account: Any) -> dict[str, Any]:
+    """Only this ServiceAccount (or these, of one workspace) of this namespace, with the STS audience, may assume it."""
+    accounts = [service_account] if isinstance(service_account, str) else list(service_account)
+    subjects = [f"system:serviceaccount:{namespace}:{sa}" for sa in accounts]
     return doc(
         {
             "Sid": "IrsaServiceAccount",
@@ -30,7 +32,7 @@ def irsa_trust(oidc_provider_arn: str, issuer: str, namespace: str, service_acco
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {
                 "StringEquals": {
-                    f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                    f"{issuer}:sub": subjects[0] if len(subjects) == 1 else subjects,
                     f"{issuer}:aud": "sts.amazonaws.com",
                 }
             },

@@ -23,6 +23,7 @@ from components.database import DatabaseConnection
 from components.gcp.cloudsql import MYSQL, POSTGRES, CloudSqlArgs, CloudSqlDatabase
 from components.kube import env_value, labels
 from components.secret_store import PREFIX, SecretStoreBinding
+from components.workspace_server import MIGRATION_SA
 from stack_config.cloud import GcpSettings, ManagedInstance
 from stack_config.model import DatabaseMode, Scenario, SecretStoreType, StackConfig
 from stack_config.model import Workspace as WorkspaceSettings
@@ -155,7 +156,8 @@ class ControlPlaneDatabase(pulumi.ComponentResource):
 class WorkloadIdentity(pulumi.ComponentResource):
     """A Google service account that exactly one Kubernetes ServiceAccount may impersonate."""
 
-    def __init__(self, name: str, g: GcpSettings, sa_id: str, namespace: str, service_account: str, provider: pulumi.ProviderResource, opts=None):
+    def __init__(self, name: str, g: GcpSettings, sa_id: str, namespace: str, service_account: str, provider: pulumi.ProviderResource, opts=None,
+                 also: tuple[str, ...] = ()):
         super().__init__(f"{PACKAGE}:gcp:WorkloadIdentity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         self.account = gcp.serviceaccount.Account(
@@ -165,6 +167,11 @@ class WorkloadIdentity(pulumi.ComponentResource):
         gcp.serviceaccount.IAMMember(
             f"{name}-wi", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser", member=self.member, opts=child
         )
+        for other in also:  # another ServiceAccount of the same workspace namespace (the migration Job)
+            gcp.serviceaccount.IAMMember(
+                f"{name}-wi-{other}", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser",
+                member=f"serviceAccount:{g.workload_pool}[{namespace}/{other}]", opts=child,
+            )
         self.email = f"{sa_id}@{g.project}.iam.gserviceaccount.com"
         self.annotations = {"iam.gke.io/gcp-service-account": self.email}
         self.register_outputs({"email": self.email})
@@ -224,7 +231,9 @@ class GcpWorkspaceServices(pulumi.ComponentResource):
         self.summary: dict[str, Any] = {"target": "gcp", "project": g.project}
 
         self.server = WorkloadIdentity(
-            f"{n}-server-identity", g, account_id(g.name_prefix, n, "srv"), ns_name, SERVER_SA, cloud.provider, opts=pulumi.ResourceOptions(parent=self)
+            f"{n}-server-identity", g, account_id(g.name_prefix, n, "srv"), ns_name, SERVER_SA, cloud.provider, opts=pulumi.ResourceOptions(parent=self),
+            # The migration Job initialises the GCP secrets store too, as its own ServiceAccount (no API token).
+            also=(MIGRATION_SA,) if ws.secret_store.type is SecretStoreType.gcp else (),
         )
         self.server_annotations = self.server.annotations
         self.summary["serviceAccount"] = self.server.email
@@ -343,6 +352,7 @@ class GcpWorkspaceServices(pulumi.ComponentResource):
         self.runner_env: list[dict[str, Any]] = []
         self.server_egress = cloud.api_egress()
         self.runner_egress_cidrs: list[str] = ["169.254.169.252/32", *g.api_egress_cidrs]
+        self.runner_egress_rules: list[dict[str, Any]] = []
         self.register_outputs({"summary": self.summary})
 
     def bind_runner(self, runner_namespace: pulumi.Resource, namespace: pulumi.Input[str]) -> None:

@@ -172,7 +172,7 @@ def test_workspace_add_dry_run(local_copy):
     before = local_copy.read_text()
     result = invoke("workspace", "add", "team-c", "-f", str(local_copy), "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "would add workspace team-c" in result.stderr and "+37 to create" in result.stderr
+    assert "would add workspace team-c" in result.stderr and "+38 to create" in result.stderr  # 38: the migration Job has its own ServiceAccount
     assert local_copy.read_text() == before
 
 
@@ -219,7 +219,7 @@ def test_workspace_remove_unknown_and_last_workspace(local_copy):
 @pytest.mark.parametrize("args", [
     ["--layout", "airgapped", "--domain", "zenml.corp.example", "--mirror", "r.corp:5000"],
     ["--layout", "airgapped", "--domain", "zenml.corp.example", "--mirror", "r.corp:5000", "--control-plane",
-     "--chart-archive", "charts/zenml-pro-0.13.0.tgz", "--profile", "production"],
+     "--chart-archive", "charts/zenml-pro-0.13.12.tgz", "--profile", "production"],
     ["--layout", "hybrid", "--domain", "zenml.corp.example", "--pro-organization-id", PRO["organizationId"],
      "--pro-workspace-id", PRO["workspaceId"], "--tls", "cert-manager", "--issuer", "letsencrypt"],
     ["--layout", "saas", "--domain", "zenml.corp.example", "--kube-context", "prod"],

@@ -42,7 +42,7 @@ def resources(statement) -> list[str]:
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
-def test_trust_policies_name_exactly_one_service_account(stack):
+def test_trust_policies_name_exactly_one_workspace_identity(stack):
     cfg = stack_config(stack)
     a = cfg.aws
     result = planned(stack, False)
@@ -51,6 +51,9 @@ def test_trust_policies_name_exactly_one_service_account(stack):
     expected_subjects = set()
     for ws in cfg.workspaces:
         expected_subjects.add(f"system:serviceaccount:{cfg.namespace_of(ws)}:zenml-server")
+        if ws.secret_store.type.value == "aws":
+            # The migration Job initialises the secrets store as its own ServiceAccount, in the same namespace.
+            expected_subjects.add(f"system:serviceaccount:{cfg.namespace_of(ws)}:zenml-migration")
         if cfg.runner_enabled(ws):
             expected_subjects.add(f"system:serviceaccount:{cfg.runner_namespace_of(ws)}:zenml-runner")
     seen = set()
@@ -65,8 +68,13 @@ def test_trust_policies_name_exactly_one_service_account(stack):
         issuer = a.eks.issuer
         assert cond["StringEquals"][f"{issuer}:aud"] == "sts.amazonaws.com"
         sub = cond["StringEquals"][f"{issuer}:sub"]
-        assert sub.startswith("system:serviceaccount:") and "*" not in sub
-        seen.add(sub)
+        subs = [sub] if isinstance(sub, str) else sub
+        assert all(s.startswith("system:serviceaccount:") and "*" not in s for s in subs)
+        # Several subjects only for one workspace's server and its migration Job, in one namespace.
+        assert len({s.rsplit(":", 1)[0] for s in subs}) == 1
+        if len(subs) > 1:
+            assert sorted(s.rsplit(":", 1)[1] for s in subs) == ["zenml-migration", "zenml-server"]
+        seen.update(subs)
         assert len(role.inputs["name"]) <= 64
     # Every server/runner identity that needs AWS has a role; database bootstrap roles live in the admin namespace.
     assert {s for s in seen if not s.startswith(f"system:serviceaccount:{cfg.kubernetes.namespace_prefix}-db-admin:")} <= expected_subjects
@@ -264,6 +272,12 @@ def test_workload_manager_policy_names_the_cluster_repository_and_logs_prefix():
     bucket = "arn:aws:s3:::acme-zenml-research-artifacts-111122223333"
     assert st["RunLogs"]["Resource"] == f"{bucket}/runner-logs/*"
     assert st["ListRunLogs"]["Condition"] == {"StringLike": {"s3:prefix": ["runner-logs/*"]}}
+    # The server is told the same bucket and prefix, in the documented s3://bucket/prefix form.
+    [dep] = [d for d in result.of_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["namespace"].endswith("-research")]
+    env = {e["name"]: e.get("value") for e in dep.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    url = env["ZENML_AWS_KUBERNETES_WORKLOAD_MANAGER_BUCKET"]
+    assert url == "s3://acme-zenml-research-artifacts-111122223333/runner-logs"
+    assert st["RunLogs"]["Resource"] == "arn:aws:s3:::" + url.removeprefix("s3://") + "/*"
     # forecasting builds no images: no ECR push grant at all.
     [doc] = [policy(r) for r in result.of_type("aws:iam/rolePolicy:RolePolicy")
              if r.inputs["name"] == "workload-manager" and r.inputs["role"] == "acme-zenml-forecasting-server"]
@@ -275,3 +289,56 @@ def test_non_ecr_registry_gets_no_ecr_grant():
 
     assert _ecr_repo("registry.corp.internal:5000/zenml") is None
     assert _ecr_repo("111122223333.dkr.ecr.eu-central-1.amazonaws.com/zenml-runners") == "zenml-runners"
+
+
+def _run_bootstrap(tmp_path, ca_file):
+    """The bootstrap Job's script with stand-ins for boto3 and pymysql that record how it would connect."""
+    import subprocess
+    import sys
+
+    from components.aws.db_bootstrap import SCRIPT
+
+    fakes = tmp_path / "fakes"
+    fakes.mkdir(exist_ok=True)
+    (fakes / "boto3.py").write_text(
+        "import json\n"
+        "class _C:\n"
+        "    def get_secret_value(self, SecretId):\n"
+        "        return {'SecretString': json.dumps({'username': 'zenml_admin', 'password': 'master-pw'})}\n"
+        "def client(*a, **k):\n    return _C()\n")
+    (fakes / "pymysql.py").write_text(
+        "import json, os, ssl, sys\n"
+        "def connect(**kw):\n"
+        "    tls = kw['ssl']\n"
+        "    open(os.environ['RECORD'], 'w').write(json.dumps({'verify': tls.verify_mode == ssl.CERT_REQUIRED,\n"
+        "        'hostname': tls.check_hostname}))\n"
+        "    sys.exit(0)\n")
+    record = tmp_path / "record.json"
+    env = {"PYTHONPATH": str(fakes), "AWS_REGION": "eu-central-1", "MASTER_SECRET_ARN": "arn", "DB_HOST": "db",
+           "DB_PORT": "3306", "DB_NAME": "zenml", "DB_USER": "zenml", "DB_PASSWORD": "pw", "RECORD": str(record)}
+    if ca_file:
+        env["DB_CA_FILE"] = str(ca_file)
+    run = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=60)
+    return run, (json.loads(record.read_text()) if record.exists() else None)
+
+
+def test_bootstrap_never_sends_master_credentials_unverified(tmp_path):
+    from tests.conftest import EXAMPLE_CA
+
+    run, connected = _run_bootstrap(tmp_path, None)
+    assert run.returncode != 0 and connected is None, "connected without a CA (CERT_NONE)"
+    assert "DB_CA_FILE" in run.stderr and "master-pw" not in run.stderr
+    ca = tmp_path / "ca.crt"
+    ca.write_text(EXAMPLE_CA)
+    run, connected = _run_bootstrap(tmp_path, ca)
+    assert run.returncode == 0, run.stderr
+    assert connected == {"verify": True, "hostname": True}
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_managed_databases_are_verified(stack):
+    result = planned(stack, False)
+    for dep in result.of_type("kubernetes:apps/v1:Deployment"):
+        env = {e["name"]: e.get("value") for e in dep.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+        if env.get("ZENML_STORE_SSL") == "True":
+            assert env["ZENML_STORE_SSL_VERIFY_SERVER_CERT"] == "True" and env["ZENML_STORE_SSL_CA"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from stack_config import ConfigError
@@ -74,10 +76,14 @@ def test_backups_of_at_least_seven_days():
     assert "workspaces[0].database.managed.backupRetentionDays" in problems(data)
 
 
-def test_production_on_aws_needs_the_rds_ca():
-    data = stack_data("saas-aws")
+@pytest.mark.parametrize("profile", ["dev", "small", "production"])
+def test_managed_databases_on_aws_need_the_rds_ca_in_every_profile(profile):
+    """Without the CA the server would render ZENML_STORE_SSL_VERIFY_SERVER_CERT=False and the bootstrap Job would
+    send the master credentials unverified: fail closed in every profile."""
+    data = stack_data("hybrid-aws")
+    data[f"{NS}:profile"] = profile
     del data[f"{NS}:aws"]["rdsCaCertificate"]
-    assert "aws.rdsCaCertificate" in problems(data)
+    assert "RDS CA bundle" in problems(data)["aws.rdsCaCertificate"]
 
 
 def test_saas_keeps_artifacts_in_the_tenant_cloud():
@@ -93,6 +99,28 @@ def test_saas_tenants_never_share_a_secret_manager_project():
     data = stack_data("saas-gcp")
     data[f"{NS}:workspaces"][1]["secretStore"]["gcp"] = dict(data[f"{NS}:workspaces"][0]["secretStore"]["gcp"])
     assert "workspaces[1].secretStore.gcp.project" in problems(data)
+
+
+@pytest.mark.parametrize("stack", ["hybrid-gcp", "airgapped-gcp"])
+def test_workspaces_never_share_a_secret_manager_project_in_any_layout(stack):
+    """hybrid and air-gapped too: two workspaces resolving to one secrets project (explicitly, or both defaulting to
+    gcp.project) would get the same IAM condition on the same zenml-* secrets."""
+    data = stack_data(stack)
+    wss = data[f"{NS}:workspaces"]
+    first = copy.deepcopy(wss[0])
+    first["secretStore"] = {"type": "gcp"}  # defaults to gcp.project
+    second = copy.deepcopy(first)
+    second["name"] = first["name"] + "-b"
+    second.pop("host", None)
+    for ws in (first, second):
+        ws.pop("pro", None)
+        ws["edition"] = "oss"
+        ws.pop("runner", None)
+    data[f"{NS}:workspaces"] = [first, second]
+    found = problems(data)
+    assert "never share a Secret Manager project (also workspaces[0])" in found["workspaces[1].secretStore.gcp.project"]
+    second["secretStore"] = {"type": "gcp", "gcp": {"project": "other-secrets-prj", "projectNumber": "999000999000"}}
+    assert len(load(data).workspaces) == 2
 
 
 def test_artifact_store_on_kubernetes_target():

@@ -10,22 +10,30 @@ from tests.cloud.helpers import GCP_STACKS, planned, stack_config, tenant_planne
 
 
 @pytest.mark.parametrize("stack", GCP_STACKS)
-def test_workload_identity_binds_exactly_one_kubernetes_service_account(stack):
+def test_workload_identity_binds_exactly_one_workspace_identity(stack):
+    """One Kubernetes ServiceAccount per Google account, except the server's, which its migration Job shares when the
+    workspace uses the GCP secrets store (the migration initialises the store, as ServiceAccount zenml-migration)."""
     cfg = stack_config(stack)
     g = cfg.gcp
     result = planned(stack, False)
     accounts = {r.name: r for r in result.of_type("gcp:serviceaccount/account:Account")}
     bindings = result.of_type("gcp:serviceaccount/iAMMember:IAMMember")
-    assert len(bindings) == len(accounts)
+    gcp_stores = [ws for ws in cfg.workspaces if ws.secret_store.type.value == "gcp"]
+    assert len(bindings) == len(accounts) + len(gcp_stores)
     members = set()
+    by_account: dict = {}
     for b in bindings:
         assert b.inputs["role"] == "roles/iam.workloadIdentityUser"
         member = b.inputs["member"]
         assert member.startswith(f"serviceAccount:{g.project}.svc.id.goog[") and member.endswith("]")
         ns, sa = member[member.index("[") + 1 : -1].split("/")
-        assert "*" not in ns and sa in ("zenml-server", "zenml-runner")
+        assert "*" not in ns and sa in ("zenml-server", "zenml-runner", "zenml-migration")
         members.add((ns, sa))
+        by_account.setdefault(b.name.rsplit("-wi", 1)[0], set()).add((ns, sa))  # resource names: <identity>-wi[-<sa>]
     assert {(cfg.namespace_of(ws), "zenml-server") for ws in cfg.workspaces} <= members
+    assert {(cfg.namespace_of(ws), "zenml-migration") for ws in gcp_stores} == {m for m in members if m[1] == "zenml-migration"}
+    for subjects in by_account.values():
+        assert len({ns for ns, _ in subjects}) == 1, subjects  # never two namespaces on one Google account
     for r in accounts.values():
         assert 6 <= len(r.inputs["accountId"]) <= 30
 

@@ -56,7 +56,10 @@ PRO_PLUGIN_PREFIXES = (
     "ZENML_GCP_KUBERNETES_WORKLOAD_MANAGER_",
 )
 # Variables read by libraries the server uses, not by ZenML's configuration models.
-LIBRARY_VARIABLES = {"REQUESTS_CA_BUNDLE": "requests/urllib3: the CA bundle for outbound HTTPS (control plane, OIDC)"}
+LIBRARY_VARIABLES = {
+    "REQUESTS_CA_BUNDLE": "requests/urllib3: the CA bundle for outbound HTTPS (control plane, OIDC)",
+    "SSL_CERT_FILE": "OpenSSL/ssl default verify file: the same merged bundle, for clients that do not use requests",
+}
 
 
 def _workload_params(files):
@@ -511,3 +514,54 @@ def test_ports_and_probes_agree_with_the_command(path, index):
     assert services, "no Service selects the server"
     for svc in services:
         assert {int(p["targetPort"]) for p in svc["spec"]["ports"]} == {port}
+
+
+def _pro_workloads():
+    params = []
+    for path in [*STACK_FILES, *FIXTURE_STACK_FILES]:
+        for i, w in enumerate(server_workloads(path)):
+            if w.is_pro:
+                params.append(pytest.param(path, i, id=f"{stack_name(path)}-{w.workspace}"))
+    return params
+
+
+@pytest.mark.parametrize("path, index", _pro_workloads())
+def test_pro_workspace_reaches_its_control_plane(path, index, tmp_path):
+    """ZenML's own control-plane client, with the rendered env, against a fake control plane on loopback that
+    answers only the documented paths (tests/contract/fake_control_plane.py): the login with the enrollment key and
+    the audience, the start-up status report, and the user-info URL the server derives must all land on them.
+
+    The one rewrite: the scheme and host of ZENML_SERVER_PRO_API_URL become the fake's loopback address (the path
+    is kept); the audience is left as rendered, so it must equal the public API URL."""
+    from stack_config.model import Scenario
+    from tests.contract import stack_plans
+    from tests.contract.fake_control_plane import FakeControlPlane
+
+    w = server_workloads(path)[index]
+    cfg = stack_plans.config(path)
+    if cfg.control_plane.enabled:
+        documented_prefix = "/api/v1"  # a self-hosted control plane serves its API under /api/v1
+    else:
+        assert cfg.scenario is not Scenario.airgapped
+        documented_prefix = urllib.parse.urlsplit(cfg.control_plane.external.api_url).path.rstrip("/")
+    env = _resolved_env(w.server_container)
+    rendered_api = env["ZENML_SERVER_PRO_API_URL"]
+    with FakeControlPlane(api_prefix=documented_prefix, audience=rendered_api.rstrip("/"),
+                          client_id=env["ZENML_SERVER_PRO_WORKSPACE_ID"],
+                          client_secret=env["ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET"]) as fake:
+        parts = urllib.parse.urlsplit(rendered_api)
+        env["ZENML_SERVER_PRO_API_URL"] = fake.base + parts.path
+        env.update({"PATH": os.environ["PATH"], "HOME": str(tmp_path), "ZENML_CONFIG_PATH": str(tmp_path / "config")})
+        env.pop("REQUESTS_CA_BUNDLE", None)  # the fake speaks plain HTTP on loopback
+        env.pop("SSL_CERT_FILE", None)
+        run = subprocess.run([str(_zenml_venv(_version(w)) / "bin" / "python"), str(Path(__file__).parent / "pro_connection.py")],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, (
+            f"{path.name} {w.workspace}: ZenML cannot talk to its control plane with ZENML_SERVER_PRO_API_URL={rendered_api} "
+            f"(documented API base: https://<host>{documented_prefix}): {run.stderr[-1500:]}\nrequests: {fake.requests}")
+        urls = json.loads(run.stdout.strip().splitlines()[-1])
+    assert [(m, p.split("?")[0], s) for m, p, s in fake.requests] == [
+        ("POST", f"{documented_prefix}/auth/login", 200), ("PATCH", f"{documented_prefix}/workspace_status", 200)]
+    assert urllib.parse.urlsplit(urls["external_user_info_url"]).path == f"{documented_prefix}/users/authorize_server"
+    # The login redirect goes to the dashboard host, where the OIDC callback /api/auth/callback is registered.
+    assert urls["external_login_url"] == env["ZENML_SERVER_PRO_DASHBOARD_URL"].rstrip("/") + "/api/auth/login"

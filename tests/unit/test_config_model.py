@@ -143,6 +143,27 @@ def test_workspace_names_hosts_and_namespaces_are_unique():
     assert "collides" in found["workspaces[1].name"]
 
 
+def test_duplicate_workspace_ids_are_rejected():
+    """On AWS the server ID is the only thing separating two workspaces' secrets (the `zenml` tag)."""
+    a, b = copy.deepcopy(PRO_WORKSPACE), copy.deepcopy(PRO_WORKSPACE)
+    b["name"] = "team-b"
+    found = problems(with_(workspaces=[a, b], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.12.tgz"}}))
+    assert "already the ID of workspaces[0]" in found["workspaces[1].pro.workspaceId"]
+    b["pro"]["workspaceId"] = "0b6e5c7e-6f41-4a55-9d3c-1d1f8a1e0003"
+    assert len(config(workspaces=[a, b], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.12.tgz"}}).workspaces) == 2
+    # A Pro workspace given the derived ID of an OSS workspace (copied from outputs) is a duplicate too.
+    oss = config(workspaces=[{"name": "alpha"}])
+    b["pro"]["workspaceId"] = oss.server_id_of(oss.workspaces[0])
+    found = problems(with_(workspaces=[{"name": "alpha", "edition": "oss"}, b], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.12.tgz"}}))
+    assert "workspaces[1].pro.workspaceId" in found
+
+
+@pytest.mark.parametrize("name", ["db-admin", "control-plane"])
+def test_workspace_names_never_land_on_the_stacks_own_namespaces(name):
+    found = problems(with_(workspaces=[{"name": name}]))
+    assert "collides with the" in found["workspaces[0].name"], found
+
+
 def test_layout_rules():
     ws = copy.deepcopy(PRO_WORKSPACE)
     found = problems(with_(scenario="hybrid", controlPlane={"enabled": True}, workspaces=[ws]))

@@ -7,7 +7,7 @@ import json
 
 from tests.conftest import PRO_WORKSPACE, config, plan
 
-CP = {"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.0.tgz"}}
+CP = {"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.12.tgz"}}
 
 
 def pro(name: str) -> dict:
@@ -26,19 +26,77 @@ def test_pro_workspace_enrollment_and_workload_manager(preview):
     result = plan(config(workspaces=[pro("team-a")], controlPlane=CP), preview)
     env = env_of(result, "zenml-team-a")
     assert env["ZENML_SERVER_DEPLOYMENT_TYPE"]["value"] == "cloud"
-    assert env["ZENML_SERVER_PRO_API_URL"]["value"] == "https://zenml.zenml.example.com"
+    # Self-hosted control plane: the API lives under /api/v1 (the server calls {api_url}/auth/login).
+    assert env["ZENML_SERVER_PRO_API_URL"]["value"] == "https://zenml.zenml.example.com/api/v1"
+    assert env["ZENML_SERVER_PRO_DASHBOARD_URL"]["value"] == "https://zenml.zenml.example.com"
     assert env["ZENML_SERVER_PRO_WORKSPACE_ID"]["value"] == "0b6e5c7e-6f41-4a55-9d3c-1d1f8a1e0002"
-    assert env["ZENML_SERVER_PRO_OAUTH2_AUDIENCE"]["value"] == "https://zenml.zenml.example.com"
+    assert env["ZENML_SERVER_PRO_OAUTH2_AUDIENCE"]["value"] == "https://zenml.zenml.example.com/api/v1"
     assert env["ZENML_SERVER_PRO_OAUTH2_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"] == {"name": "zenml-enrollment", "key": "team-a"}
     assert env["ZENML_KUBERNETES_WORKLOAD_MANAGER_NAMESPACE"]["value"] == "zenml-team-a-runners"
     assert env["ZENML_KUBERNETES_WORKLOAD_MANAGER_SERVICE_ACCOUNT"]["value"] == "zenml-runner"
     assert env["ZENML_KUBERNETES_WORKLOAD_MANAGER_RUNNER_IMAGE"]["value"] == "registry.corp.internal:5000/zenmldocker/zenml:0.98.0-py3.11"
     assert json.loads(env["ZENML_KUBERNETES_WORKLOAD_MANAGER_POD_RESOURCES"]["value"])["limits"]["memory"] == "4Gi"
-    assert env["REQUESTS_CA_BUNDLE"]["value"] == "/etc/zenml/trust/ca.crt"
+    assert env["REQUESTS_CA_BUNDLE"]["value"] == "/etc/zenml/ca-bundle/ca-bundle.crt"  # system trust + the stack's CA
     [dep] = result.of_type("kubernetes:apps/v1:Deployment")
     assert dep.inputs["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/zenml-pro-server:0.98.0")
     # The workload manager calls the Kubernetes API, so only then is a token mounted.
     assert dep.inputs["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+
+
+def test_images_to_mirror_name_zenmls_documented_registries():
+    """docs.zenml.io Pro prerequisites: zenml-pro-server in ECR eu-central-1, API and dashboard in eu-west-1."""
+    from cli_app.images import image_list
+
+    cfg = config(workspaces=[pro("team-a")], controlPlane=CP)
+    sources = {src.rpartition(":")[0] for src, _ in image_list(cfg, "test")}
+    assert "715803424590.dkr.ecr.eu-central-1.amazonaws.com/zenml-pro-server" in sources
+    assert "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-api" in sources
+    assert "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-dashboard" in sources
+    assert not any(s.endswith("eu-west-1.amazonaws.com/zenml-pro-server") for s in sources)
+
+
+def test_hosted_control_plane_api_url_has_no_suffix(preview):
+    result = plan(config(scenario="hybrid", workspaces=[pro("team-a")]), preview)
+    env = env_of(result, "zenml-team-a")
+    assert env["ZENML_SERVER_PRO_API_URL"]["value"] == "https://cloudapi.zenml.io"
+    assert env["ZENML_SERVER_PRO_OAUTH2_AUDIENCE"]["value"] == "https://cloudapi.zenml.io"
+
+
+def test_ca_bundle_adds_the_stacks_and_corporate_cas_to_the_system_trust(tmp_path, preview):
+    """REQUESTS_CA_BUNDLE replaces requests' trust store: the file it names must hold the system CAs (certifi, what
+    requests uses without it) and the extra ones. The rendered init container's command is run here, with this
+    venv's python, against the rendered trust ConfigMap content."""
+    import subprocess
+    import sys
+
+    import certifi
+
+    from tests.conftest import EXAMPLE_CA
+
+    cfg = config(workspaces=[{"name": "alpha"}], tls={"trustedCaCertificates": EXAMPLE_CA})
+    result = plan(cfg, preview)
+    [dep] = result.of_type("kubernetes:apps/v1:Deployment")
+    pod = dep.inputs["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"] if "value" in e}
+    [init] = pod["initContainers"]
+    bundle = env["REQUESTS_CA_BUNDLE"]
+    assert env["SSL_CERT_FILE"] == bundle
+    assert init["command"][3] == bundle and init["image"] == pod["containers"][0]["image"]
+    [job] = result.of_type("kubernetes:batch/v1:Job")
+    assert job.inputs["spec"]["template"]["spec"]["initContainers"] == [init]
+    if preview:
+        return
+    [trust] = [r for r in result.of_type("kubernetes:core/v1:ConfigMap") if r.inputs["metadata"]["name"] == "zenml-server-trust"]
+    assert trust.inputs["data"]["ca.crt"].strip() == EXAMPLE_CA.strip()  # no control plane: only the corporate CA
+    extra = tmp_path / "ca.crt"
+    extra.write_text(trust.inputs["data"]["ca.crt"])
+    out = tmp_path / "bundle.crt"
+    run = subprocess.run([sys.executable, "-c", init["command"][2], str(out), str(extra)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    text = out.read_text()
+    assert open(certifi.where()).read().strip() in text  # the system trust is still there
+    assert EXAMPLE_CA.strip() in text
+    assert text.count("BEGIN CERTIFICATE") > 100
 
 
 def test_runner_namespace_is_isolated_and_least_privilege(preview):
@@ -47,7 +105,12 @@ def test_runner_namespace_is_isolated_and_least_privilege(preview):
     assert ns["zenml-team-a-runners"].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     [role] = result.of_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
     verbs = {(tuple(r["apiGroups"]), tuple(r["resources"])): set(r["verbs"]) for r in role.inputs["rules"]}
-    assert verbs[(("",), ("pods",))] == {"create", "get", "list", "watch", "delete", "patch"}
+    # Exactly the documented least privilege (docs.zenml.io, deploy-workspace-snapshots): nothing more.
+    assert verbs == {
+        (("batch",), ("jobs",)): {"create", "get", "deletecollection"},
+        (("",), ("pods",)): {"list"},
+        (("",), ("pods/log",)): {"get"},
+    }
     assert all("*" not in v for v in verbs.values())
     assert role.inputs["metadata"]["namespace"] == "zenml-team-a-runners"
     [binding] = result.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
@@ -66,13 +129,79 @@ def test_runner_namespace_is_isolated_and_least_privilege(preview):
     assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "zenml-team-a-runners"}}} in server_in
 
 
+def test_allow_internet_never_opens_private_or_link_local_ranges(preview):
+    ws = pro("team-a")
+    ws["runner"] = {"egress": {"allowInternet": True, "allowCidrs": ["10.20.0.0/16"]}}
+    result = plan(config(scenario="hybrid", workspaces=[ws]), preview)
+    [pol] = [r.inputs["spec"] for r in result.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+             if r.inputs["metadata"]["name"] == "runner-egress"]
+    blocks = [p["ipBlock"] for rule in pol["egress"] for p in rule.get("to", []) if "ipBlock" in p]
+    [internet] = [b for b in blocks if b["cidr"] == "0.0.0.0/0"]
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"} <= set(internet["except"])
+    # A private destination is reachable only because it is listed explicitly.
+    assert {"cidr": "10.20.0.0/16"} in blocks
+
+
+def test_control_plane_chart_values_are_documented_keys_and_tags_follow_the_chart(monkeypatch):
+    """Helm drops unknown value keys silently: every key rendered must be one ZenML's docs show (or listed, with its
+    reason, as unconfirmed). The chart version is the only version setting; image tags follow it."""
+    from components import control_plane
+    import pulumi
+
+    seen = []
+    monkeypatch.setattr(control_plane, "_sealed", lambda values: (seen.append(values), pulumi.Output.secret(values))[1])
+    cfg = config(workspaces=[pro("team-a")], controlPlane={**CP, "database": {"mode": "in-cluster"}})
+    plan(cfg, False)
+    [values] = seen
+    paths = control_plane.key_paths(values)
+    assert "zenml.replicaCount" not in paths and "zenml.database.external.port" not in paths
+    assert not control_plane.chart_key_problems(values)
+    assert paths - control_plane.UNCONFIRMED_KEYS <= control_plane.DOCUMENTED_KEYS
+    assert values["zenml"]["image"]["api"]["tag"] == cfg.control_plane.chart.version == "0.13.12"
+    assert values["zenml"]["image"]["dashboard"]["tag"] == "0.13.12"
+    # A misspelt key is caught before Helm could ignore it.
+    assert control_plane.chart_key_problems({"zenml": {"ingres": {"enabled": True}}}) == ["zenml.ingres.enabled"]
+
+
+def test_control_plane_version_settings_cannot_drift():
+    from tests.unit.test_config_model import problems, with_
+
+    found = problems(with_(workspaces=[pro("team-a")], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.0.tgz"}}))
+    assert "controlPlane.chart.version" in found
+    found = problems(with_(workspaces=[pro("team-a")], controlPlane={**CP, "version": "0.13.0"}))
+    assert "controlPlane.version" in found  # the second version setting is gone
+    found = problems(with_(workspaces=[pro("team-a")], controlPlane={**CP, "database": {"mode": "external", "external": {
+        "host": "pg.corp", "port": 6432, "database": "zenml_pro", "username": "zp", "password": {"secure": "v1:x"}}}}))
+    assert "controlPlane.database.external.port" in found
+
+
+def test_in_cluster_postgres_accepts_tls_connections_only(preview):
+    """ssl=on alone still accepts plaintext on `host` lines: the control plane's PostgreSQL gets a pg_hba.conf whose
+    only TCP lines are hostssl (scram-sha-256), and its backups require TLS."""
+    result = plan(config(workspaces=[pro("team-a")], controlPlane={**CP, "database": {"mode": "in-cluster"}}), preview)
+    [pg] = [r for r in result.of_type("kubernetes:apps/v1:StatefulSet") if r.inputs["metadata"]["namespace"] == "zenml-control-plane"]
+    c = pg.inputs["spec"]["template"]["spec"]["containers"][0]
+    args = c["args"]
+    assert "ssl=on" in args and "hba_file=/etc/zenml-db-config/pg_hba.conf" in args
+    assert {"name": "config", "mountPath": "/etc/zenml-db-config", "readOnly": True} in c["volumeMounts"]
+    [cm] = [r for r in result.of_type("kubernetes:core/v1:ConfigMap")
+            if r.inputs["metadata"]["namespace"] == "zenml-control-plane" and "pg_hba.conf" in (r.inputs.get("data") or {})]
+    lines = [l.split() for l in cm.inputs["data"]["pg_hba.conf"].splitlines() if l.strip() and not l.startswith("#")]
+    tcp = [l for l in lines if l[0] != "local"]
+    assert tcp and all(l[0] == "hostssl" and l[-1] == "scram-sha-256" for l in tcp)
+    for job in result.of_type("kubernetes:batch/v1:CronJob"):
+        env = {e["name"]: e.get("value") for e in job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+        if "PGSSLMODE" in env:
+            assert env["PGSSLMODE"] == "require"
+
+
 def test_control_plane_release(preview):
     cfg = config(workspaces=[pro("team-a")], controlPlane=CP,
                  identityProvider={"type": "oidc", "oidc": {"discoveryUrl": "https://idp.corp/.well-known/openid-configuration",
                                                             "clientId": "zenml", "clientSecret": {"secure": "v1:x"}}})
     result = plan(cfg, preview)
     [release] = result.of_type("kubernetes:helm.sh/v3:Release")
-    assert release.inputs["chart"] == "charts/zenml-pro-0.13.0.tgz"
+    assert release.inputs["chart"] == "charts/zenml-pro-0.13.12.tgz"
     assert release.inputs["namespace"] == "zenml-control-plane"
     assert release.inputs["values"] == "[secret]"  # passwords and client secret live in values: all of it is secret
     assert "values" in release.secret_outputs

@@ -70,6 +70,26 @@ def test_server_deployment_contract(preview):
     assert labels["app.kubernetes.io/name"] == "zenml-server" and labels["app.kubernetes.io/instance"] == "alpha"
 
 
+def test_forwarded_headers_are_trusted_only_from_the_ingress_controller(preview):
+    """Runner pods reach the server directly: trusting X-Forwarded-* from anywhere ("*") would let them set their
+    client address (login rate limits, device records) and scheme."""
+    _, c = server(plan(config(), preview))
+    cmd = c["command"]
+    assert "*" not in cmd
+    assert cmd[cmd.index("--forwarded-allow-ips") + 1] == "127.0.0.1"
+    _, c = server(plan(config(kubernetes={"ingressControllerCidrs": ["10.8.0.0/24", "10.8.1.0/24"]}), preview))
+    assert c["command"][c["command"].index("--forwarded-allow-ips") + 1] == "10.8.0.0/24,10.8.1.0/24"
+
+
+@pytest.mark.parametrize("cidrs", [["0.0.0.0/0"], ["not-a-cidr"]])
+def test_forwarded_header_sources_must_be_real_ranges(cidrs):
+    from stack_config import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        config(kubernetes={"ingressControllerCidrs": cidrs})
+    assert [p.path for p in info.value.problems] == ["kubernetes.ingressControllerCidrs"]
+
+
 def test_migration_job_runs_before_the_server_and_is_named_after_the_version(preview):
     result = plan(config(), preview)
     [job] = result.of_type(JOB)
@@ -96,10 +116,32 @@ def test_migration_job_runs_before_the_server_and_is_named_after_the_version(pre
     assert job2.inputs["metadata"]["name"] != job.inputs["metadata"]["name"]
 
 
+def test_migration_job_has_its_own_identity_and_resources(preview):
+    """The Job never carries the server's Kubernetes API token (the workload manager's powers), and can be given more
+    memory than the server: migrations of large databases need it."""
+    ws = copy.deepcopy(PRO_WORKSPACE)
+    ws["migration"] = {"resources": {"limits": {"memory": "3Gi"}}}
+    result = plan(config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.12.tgz"}}), preview)
+    [job] = result.of_type(JOB)
+    dep, c = server(result)
+    pod = job.inputs["spec"]["template"]["spec"]
+    assert dep.inputs["spec"]["template"]["spec"]["automountServiceAccountToken"] is True  # runner on: the server needs it
+    assert pod["serviceAccountName"] == "zenml-migration" and pod["automountServiceAccountToken"] is False
+    sas = {r.inputs["metadata"]["name"]: r for r in result.of_type("kubernetes:core/v1:ServiceAccount")
+           if r.inputs["metadata"]["namespace"] == "zenml-team-a"}
+    assert sas["zenml-migration"].inputs["automountServiceAccountToken"] is False
+    bindings = result.of_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    assert bindings and not any(s["name"] == "zenml-migration" for b in bindings for s in b.inputs["subjects"])
+    jc = pod["containers"][0]
+    assert jc["resources"]["limits"]["memory"] == "3Gi"
+    assert jc["resources"]["requests"] == c["resources"]["requests"]  # unset parts: the server's
+    assert c["resources"]["limits"]["memory"] != "3Gi"
+
+
 def test_no_secret_value_reaches_any_input_in_clear(preview):
     ws = copy.deepcopy(PRO_WORKSPACE)
     ws["secretEnv"] = {"EXTRA_TOKEN": {"secure": "v1:whatever"}}
-    cfg = config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.0.tgz"}})
+    cfg = config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.12.tgz"}})
     result = plan(cfg, preview)
     dump = repr([r.inputs for r in result.registrations])
     # The mocks return recognisable generated values; none may appear unmasked anywhere.
@@ -382,3 +424,19 @@ def test_pro_server_is_not_auto_activated(preview):
     env = env_of(dep.inputs["spec"]["template"]["spec"]["containers"][0])
     assert "ZENML_SERVER_AUTO_ACTIVATE" not in env and "ZENML_DEFAULT_USER_PASSWORD" not in env
     assert not [s for s in result.of_type(SECRET) if s.inputs["metadata"]["name"] == "zenml-server-admin"]
+
+
+def test_a_secret_without_plaintext_fails_in_the_engine_instead_of_becoming_empty(monkeypatch):
+    """Inside `pulumi up` every secret config value is decrypted; one that is not would silently deploy an empty
+    password or enrollment key. The error names the key path and never the (encrypted) value."""
+    import pulumi
+
+    from components import secret_values
+    from stack_config.secrets import SecureValue
+
+    monkeypatch.setattr(secret_values, "_under_mocks", lambda: False)
+    with pytest.raises(pulumi.RunError) as info:
+        secret_values.plaintext_output(SecureValue(ciphertext="v1:ciphertext-abc"), "identityProvider.oidc.clientSecret")
+    assert "identityProvider.oidc.clientSecret" in str(info.value)
+    assert "ciphertext-abc" not in str(info.value)
+
