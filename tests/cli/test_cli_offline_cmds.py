@@ -172,7 +172,7 @@ def test_workspace_add_dry_run(local_copy):
     before = local_copy.read_text()
     result = invoke("workspace", "add", "team-c", "-f", str(local_copy), "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "would add workspace team-c" in result.stderr and "+38 to create" in result.stderr  # 38: the migration Job has its own ServiceAccount
+    assert "would add workspace team-c" in result.stderr and "+40 to create" in result.stderr  # 40: the migration Job has its own ServiceAccount; the generated admin password and its Secret
     assert local_copy.read_text() == before
 
 
