@@ -14,7 +14,7 @@ from stack_config.cloud import BUCKET, IAM_ROLE_ARN, AwsAccountId, AwsRegion, Gc
 from stack_config.errors import ConfigError, Problem, format_loc
 
 NAMESPACE = "zenml-tenant"
-EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$")
 
 
 class TenantAws(Section):
@@ -32,14 +32,14 @@ class TenantAws(Section):
     @field_validator("operator_role_arn", "operator_runner_role_arn")
     @classmethod
     def _arn(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and not IAM_ROLE_ARN.match(v):
+        if v is not None and not IAM_ROLE_ARN.fullmatch(v):
             raise ValueError("must be an IAM role ARN")
         return v
 
     @field_validator("external_id")
     @classmethod
     def _external(cls, v: str) -> str:
-        if not EXTERNAL_ID.match(v) or len(v) < 16:
+        if not EXTERNAL_ID.fullmatch(v) or len(v) < 16:
             raise ValueError("must be at least 16 characters of [A-Za-z0-9+=,.@:/-_] (the operator generates it per tenant)")
         return v
 
@@ -72,7 +72,7 @@ class TenantConfig(Section):
     @field_validator("bucket_name")
     @classmethod
     def _bucket(cls, v: str) -> str:
-        if not BUCKET.match(v):
+        if not BUCKET.fullmatch(v):
             raise ValueError("must be a valid bucket name")
         return v
 
