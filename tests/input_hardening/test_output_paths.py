@@ -97,3 +97,30 @@ def test_init_output_into_new_directories_still_works(tmp_path):
     out = tmp_path / "x" / "y" / "Pulumi.new.yaml"
     assert invoke("init", "-o", out, *AIRGAPPED).exit_code == 0
     assert invoke("validate", "-f", out).exit_code == 0
+
+
+@pytest.mark.parametrize("command", ["preview", "drift"])
+def test_summary_md_under_a_file_is_refused_before_the_engine(tmp_path, command, monkeypatch):
+    import cli_app.engine_cmds as engine_cmds
+
+    def no_engine(*a, **k):
+        raise AssertionError("the engine was started before --summary-md was checked")
+
+    monkeypatch.setattr(engine_cmds, "Session", no_engine)
+    (tmp_path / "afile").write_text("x")
+    before = snapshot(tmp_path)
+    assert_refused(invoke(command, "-s", "local", "--summary-md", tmp_path / "afile" / "s.md"), "--summary-md: ", "is a file, so",
+                   before=before, directory=tmp_path)
+    (tmp_path / "dir.md").mkdir()
+    before = snapshot(tmp_path)
+    assert_refused(invoke(command, "-s", "local", "--summary-md", tmp_path / "dir.md"), before=before, directory=tmp_path)
+
+
+def test_doctor_unreadable_kubeconfig_is_a_failed_check_not_a_traceback(tmp_path):
+    from cli_app.doctor import check_kube
+
+    for content in ("apiVersion: v1\n".encode("utf-16"), b"- a\n- b\n", b"\xff\xfe\x00"):
+        kc = tmp_path / "kubeconfig"
+        kc.write_bytes(content)
+        checks = check_kube(None, {"KUBECONFIG": str(kc)})
+        assert checks[0].status == "fail" and "not a readable kubeconfig" in checks[0].detail
