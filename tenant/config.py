@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Mapping, Optional
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from stack_config.base import Section
@@ -107,5 +106,9 @@ def load_tenant_mapping(config: Mapping[str, Any]) -> TenantConfig:
 
 
 def load_tenant_file(path: Path | str) -> TenantConfig:
-    doc = yaml.safe_load(Path(path).read_text()) or {}
+    from stack_config.loader import read_stack_document
+
+    doc = read_stack_document(Path(path))  # bounded, duplicate keys refused, like the platform's stack files
+    if not isinstance(doc, dict) or not isinstance(doc.get("config") or {}, dict):
+        raise ConfigError([Problem("config", "a tenant stack file is a mapping with a `config:` mapping")])
     return load_tenant_mapping(doc.get("config") or {})

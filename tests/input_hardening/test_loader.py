@@ -156,3 +156,14 @@ def test_library_api_raises_config_error_not_yaml_error(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_stack_file(path)
     assert "UTF-16" in str(info.value)
+
+
+def test_tenant_stack_files_use_the_same_reader(tmp_path):
+    from tenant.config import load_tenant_file
+
+    path = write(tmp_path, "config:\n  zenml-tenant:x: 1\n  zenml-tenant:x: 2\n")
+    with pytest.raises(ConfigError) as info:
+        load_tenant_file(path)
+    assert "duplicate key" in str(info.value)
+    with pytest.raises(ConfigError):
+        load_tenant_file(write(tmp_path, "config: [1]\n"))
