@@ -91,7 +91,9 @@ def validate(data: Mapping[str, Any], problems: Optional[list[Problem]] = None) 
     try:
         cfg = StackConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_problems_from(exc, data))
+        # A key already refused while reading (a malformed `secure:`) is reported once, not again by its type.
+        reported = {p.path for p in problems}
+        problems.extend(p for p in _problems_from(exc, data) if p.path not in reported)
     if cfg is not None:
         problems.extend(check_stack(cfg))
     if problems:

@@ -78,3 +78,12 @@ def test_ciphertext_problem_never_contains_the_value():
     for value in ("hunter2", "v1:x:y", "", "   "):
         reason = ciphertext_problem(value)
         assert reason and (not value.strip() or value not in reason)
+
+
+def test_malformed_secure_in_a_plain_setting_is_one_line(tmp_path):
+    lines = validate_refuses(tmp_path, base(domain={"secure": "hunter2-plain"}), "domain: `secure:`", secrets=["hunter2"])
+    assert len(lines) == 2, lines
+
+
+def test_well_formed_secure_in_a_plain_setting_says_it_is_not_a_secret(tmp_path):
+    validate_refuses(tmp_path, base(domain={"secure": CIPHERTEXT}), "domain: this setting is not a secret")
