@@ -8,6 +8,7 @@ and key path where it is; nothing here ever prints a scalar value of the file.
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any, Optional
 
@@ -32,7 +33,12 @@ class StackFileError(Exception):
 def read_text(path: Path) -> str:
     """The file's text, UTF-8 without BOM and below MAX_BYTES, else StackFileError naming the problem."""
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+            raise StackFileError(f"{path} is not a regular file")
+        size = st.st_size
         if size > MAX_BYTES:
             raise StackFileError(f"{path.name} is {size} bytes; a stack file is at most {MAX_BYTES} bytes")
         with path.open("rb") as fh:

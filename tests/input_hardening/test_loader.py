@@ -167,3 +167,12 @@ def test_tenant_stack_files_use_the_same_reader(tmp_path):
     assert "duplicate key" in str(info.value)
     with pytest.raises(ConfigError):
         load_tenant_file(write(tmp_path, "config: [1]\n"))
+
+
+def test_fifo_and_devices_are_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "Pulumi.fifo.yaml"
+    os.mkfifo(fifo)
+    start = time.monotonic()
+    assert_refused(invoke("validate", "-f", fifo), "is not a regular file")
+    assert time.monotonic() - start < 10
+    assert_refused(invoke("validate", "-f", "/dev/zero"), "is not a regular file")
