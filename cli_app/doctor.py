@@ -108,9 +108,12 @@ def check_kube(cfg, environ: Mapping[str, str], connect_timeout: float = 3.0) ->
         return [Check("kube context", "fail", f"no kubeconfig at {path} (from {source})",
                       "export KUBECONFIG=/path/to/kubeconfig  # or set zenml-platform:kubernetes.kubeconfig")]
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError:
-        return [Check("kube context", "fail", f"{path} is not valid YAML", f"kubectl config view --kubeconfig {path}")]
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, OSError, RecursionError):
+        doc = None
+    if not isinstance(doc, dict):
+        return [Check("kube context", "fail", f"{path} is not a readable kubeconfig (UTF-8 YAML mapping)",
+                      f"kubectl config view --kubeconfig {path}")]
     wanted = (cfg.kubernetes.context if cfg is not None else None) or doc.get("current-context")
     contexts = {c.get("name"): c.get("context") or {} for c in doc.get("contexts") or []}
     if not wanted or wanted not in contexts:

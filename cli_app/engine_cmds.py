@@ -101,13 +101,27 @@ def execute(session: Session, operation: str, call: Callable[..., Any], as_json:
     return tracker, result, code
 
 
+def _summary_path(summary_md: Optional[Path]) -> Optional[Path]:
+    """--summary-md checked before the engine starts: a bad path is exit 2, not a traceback after the run."""
+    if summary_md is None:
+        return None
+    from cli_app.common import output_file
+
+    return output_file(str(summary_md), "--summary-md")
+
+
 def _finish(session: Session, tracker, code: int, as_json: bool, summary_md: Optional[Path] = None, extra: Optional[dict] = None,
             title: Optional[str] = None) -> None:
     from cli_app.summary import render_markdown, render_terminal
 
     if summary_md is not None:
-        summary_md.parent.mkdir(parents=True, exist_ok=True)
-        summary_md.write_text(render_markdown(tracker, session.name, title=title, failed=code == EXIT_FAILED))
+        from cli_app.common import write_text
+
+        try:
+            summary_md.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            die(f"--summary-md: cannot create {summary_md.parent}: {exc.strerror or type(exc).__name__}")
+        write_text(summary_md, render_markdown(tracker, session.name, title=title, failed=code == EXIT_FAILED), "summary")
     if as_json:
         emit_json({"stack": session.name, "backend": session.backend, "exitCode": code, **tracker.as_dict(), **(extra or {})})
     elif tracker.changes or code == 0:  # after a failure with no step, a "no changes" line would mislead
@@ -149,6 +163,7 @@ def preview(
     as_json: bool = JsonOpt,
 ) -> None:
     """Show what `up` would change (creates, updates, replaces, deletes; stateful ones flagged)."""
+    summary_md = _summary_path(summary_md)
     packs = _policy_packs(policy_pack)
     s = Session(stack, backend)
     tracker, _, code = execute(s, "preview", s.stack.preview, as_json, policy_packs=packs or None, parallel=parallel)
@@ -219,6 +234,7 @@ def drift(
     as_json: bool = JsonOpt,
 ) -> None:
     """Compare the real resources with the state without writing anything; exit 3 when they drifted."""
+    summary_md = _summary_path(summary_md)
     s = Session(stack, backend, create=False)
     tracker, _, code = execute(s, "drift", s.stack.preview_refresh, as_json)
     if code == 0 and tracker.has_changes():

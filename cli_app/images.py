@@ -31,8 +31,12 @@ def images(
     """List every container image the stack runs and the name it has in the mirror."""
     from cli_app.stack_files import load
 
-    if mirror is not None and ("://" in mirror or mirror.endswith("/") or not mirror):
-        die("--mirror: give host[:port][/path] without scheme or trailing slash")
+    if mirror is not None:
+        from stack_config.base import registry_problem
+
+        problem = registry_problem(mirror)
+        if problem:
+            die(f"--mirror: {problem}")
     if fmt not in ("table", "pairs", "skopeo"):
         die("--format: one of table, pairs, skopeo")
     name, _, cfg = load(stack, config_file)
@@ -43,7 +47,10 @@ def images(
         for src, dst in pairs:
             typer.echo(f"{src} {dst}")
     elif fmt == "skopeo":
+        import shlex
+
+        # References are checked by their grammar, and quoted anyway: this list is pasted into a shell.
         for src, dst in pairs:
-            typer.echo(f"skopeo copy --all docker://{src} docker://{dst}")
+            typer.echo(f"skopeo copy --all {shlex.quote('docker://' + src)} {shlex.quote('docker://' + dst)}")
     else:
         typer.echo(plain_table(["image", "mirrored as"], [[s, d] for s, d in pairs]))

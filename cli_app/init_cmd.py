@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from cli_app.common import EXIT_INVALID, die, err, is_interactive
+from cli_app.common import EXIT_INVALID, die, err, is_interactive, output_file, write_text
+
+NAMESPACE = "zenml-platform"
 
 LAYOUTS = ("airgapped", "hybrid", "saas")
 LAYOUT_HELP = {
@@ -56,54 +57,63 @@ class InitOptions:
     extra: dict = field(default_factory=dict)
 
 
-def _q(value: object) -> str:
-    return json.dumps(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+def build_document(o: InitOptions, stack: str):
+    """The stack file as a ruamel document: every value set through the YAML library (quoted as needed, so a
+    flag can never add or change a key), every choice commented, in the order a reader needs them."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-
-def render(o: InitOptions, stack: str) -> str:
-    """The stack file text: every choice commented, in the order a reader needs them."""
-    from cli_app.workspaces import build_workspace
+    from cli_app.workspaces import _to_rt, build_workspace
 
     cp = o.layout == "saas" or (o.layout == "airgapped" and o.control_plane)
-    L: list[str] = [
-        f"# Stack `{stack}`: the {o.layout} layout. {LAYOUT_HELP[o.layout]}",
-        "# Written by `zenml-platform init`; check it with `zenml-platform validate -s " + stack + "` and see every key in",
-        "# docs/configuration.md. Secrets never go here in clear: `pulumi config set --secret --path <key.path> VALUE -s "
-        + stack + "`,",
-        "# or reference an existing Kubernetes Secret with {secretKeyRef: {name, key}}.",
-        "config:",
-        f"  zenml-platform:scenario: {o.layout}",
-        "  zenml-platform:target: kubernetes",
-        "  # dev: disposable, 1 replica, no backups | small: backups | production: 2+ replicas, data protected and retained.",
-        f"  zenml-platform:profile: {o.profile}",
-        f"  zenml-platform:zenmlVersion: {_q(o.zenml_version)}",
-        "  # Every host name is <name>.<domain>; point it at your ingress controller.",
-        f"  zenml-platform:domain: {o.domain}",
-    ]
+    doc = CommentedMap()
+    doc.yaml_set_start_comment(
+        f"Stack `{stack}`: the {o.layout} layout. {LAYOUT_HELP[o.layout]}\n"
+        f"Written by `zenml-platform init`; check it with `zenml-platform validate -s {stack}` and see every key in\n"
+        "docs/configuration.md. Secrets never go here in clear: `pulumi config set --secret --path <key.path> VALUE -s "
+        f"{stack}`,\nor reference an existing Kubernetes Secret with {{secretKeyRef: {{name, key}}}}."
+    )
+    config = CommentedMap()
+    doc["config"] = config
+
+    def put(key: str, value, comment: Optional[str] = None) -> None:
+        full = f"{NAMESPACE}:{key}"
+        config[full] = value
+        if comment:
+            config.yaml_set_comment_before_after_key(full, before=comment, indent=2)
+
+    def mapping(**items) -> "CommentedMap":
+        m = CommentedMap()
+        for k, v in items.items():
+            if v is not None:
+                m[k] = v
+        return m
+
+    put("scenario", o.layout)
+    put("target", "kubernetes")
+    put("profile", o.profile, "dev: disposable, 1 replica, no backups | small: backups | production: 2+ replicas, data protected and retained.")
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    # Quoted so a version such as 1.0 stays a string for every YAML reader.
+    put("zenmlVersion", DoubleQuotedScalarString(o.zenml_version) if isinstance(o.zenml_version, str) else o.zenml_version)
+    put("domain", o.domain, "Every host name is <name>.<domain>; point it at your ingress controller.")
     if o.kubeconfig or o.kube_context:
-        L.append("  # Which cluster: default is the current kube context.")
-        L.append("  zenml-platform:kubernetes:")
-        if o.kubeconfig:
-            L.append(f"    kubeconfig: {_q(o.kubeconfig)}")
-        if o.kube_context:
-            L.append(f"    context: {_q(o.kube_context)}")
-    L.append("  # TLS for every ingress: internal-ca (a CA this stack creates), cert-manager, provided, or disabled.")
-    L.append("  zenml-platform:tls:")
-    L.append(f"    mode: {o.tls}")
+        put("kubernetes", mapping(kubeconfig=o.kubeconfig, context=o.kube_context), "Which cluster: default is the current kube context.")
+    tls = mapping(mode=o.tls)
     if o.tls == "cert-manager":
-        L += ["    certManager:", f"      issuerName: {_q(o.issuer)}"]
+        tls["certManager"] = mapping(issuerName=o.issuer)
     if o.tls == "provided":
-        L += ["    provided:", f"      secretName: {_q(o.tls_secret)}"]
+        tls["provided"] = mapping(secretName=o.tls_secret)
+    put("tls", tls, "TLS for every ingress: internal-ca (a CA this stack creates), cert-manager, provided, or disabled.")
     if o.mirror:
-        L.append("  # Every image is rewritten to this registry (`zenml-platform images` lists what to copy there).")
-        L += ["  zenml-platform:registryMirror:", f"    registry: {_q(o.mirror)}"]
+        put("registryMirror", mapping(registry=o.mirror), "Every image is rewritten to this registry (`zenml-platform images` lists what to copy there).")
     if cp:
-        L.append("  # The Pro control plane runs in this stack (users, organizations, RBAC).")
-        L += ["  zenml-platform:controlPlane:", "    enabled: true"]
+        control = mapping(enabled=True)
         if o.chart_archive:
-            L += ["    chart:", f"      archive: {_q(o.chart_archive)}"]
-    elif o.layout == "hybrid":
-        L.append("  # Workspaces enroll with the ZenML-hosted control plane (controlPlane.external.apiUrl, default cloudapi.zenml.io).")
+            control["chart"] = mapping(archive=o.chart_archive)
+        put("controlPlane", control, "The Pro control plane runs in this stack (users, organizations, RBAC).")
+    trailing = None
+    if o.layout == "hybrid" and not cp:
+        trailing = "Workspaces enroll with the ZenML-hosted control plane (controlPlane.external.apiUrl, default cloudapi.zenml.io)."
     if o.workspace:
         ws = build_workspace(
             o.workspace,
@@ -111,26 +121,38 @@ def render(o: InitOptions, stack: str) -> str:
             pro_workspace_id=o.pro_workspace_id,
             enrollment_key_secret=o.enrollment_key_secret if (o.pro_organization_id or o.pro_workspace_id) else None,
         )
-        L.append("  # Workspaces: one server, database and secret store each. Add more with `zenml-platform workspace add`.")
+        note = "Workspaces: one server, database and secret store each. Add more with `zenml-platform workspace add`."
         if "pro" in ws:
-            L.append("  # The enrollment key comes from the control plane; create that Kubernetes Secret before `up`.")
-        L.append("  zenml-platform:workspaces:")
-        L += ["    " + line for line in _yaml_item(ws)]
+            note += "\nThe enrollment key comes from the control plane; create that Kubernetes Secret before `up`."
+        put("workspaces", CommentedSeq([_to_rt(ws)]), (trailing + "\n" + note) if trailing else note)
     else:
-        L.append("  # No workspace yet: create them in the control plane, then `zenml-platform workspace add NAME --pro-... -s " + stack + "`.")
-    return "\n".join(L) + "\n"
+        last = f"No workspace yet: create them in the control plane, then `zenml-platform workspace add NAME --pro-... -s {stack}`."
+        _end_comment(config, (trailing + "\n" + last) if trailing else last)
+    return doc
 
 
-def _yaml_item(ws: dict) -> list[str]:
-    import yaml
+def _end_comment(mapping, text: str) -> None:
+    """A comment after the last key of `mapping`, at the indentation of its keys."""
+    from ruamel.yaml.comments import CommentedMap
 
-    text = yaml.safe_dump([ws], sort_keys=False, default_flow_style=False, indent=2)
-    return text.rstrip("\n").splitlines()
+    last = list(mapping)[-1]
+    value = mapping[last]
+    if isinstance(value, CommentedMap) and len(value):
+        _end_comment(value, text)  # after the nested block's last line
+        return
+    mapping.yaml_set_comment_before_after_key(last, after=text, after_indent=2)
+
+
+def render(o: InitOptions, stack: str) -> str:
+    """The stack file text (see build_document)."""
+    from cli_app.workspaces import dump_rt
+
+    return dump_rt(build_document(o, stack))
 
 
 def init(
     stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: writes stacks/Pulumi.NAME.yaml."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write this file instead (any path).", dir_okay=False),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write this file instead (any path)."),
     layout: Optional[str] = typer.Option(None, "--layout", help="airgapped | hybrid | saas."),
     domain: Optional[str] = typer.Option(None, "--domain", help="Parent domain of every host, e.g. zenml.corp.internal."),
     profile: str = typer.Option("small", "--profile", help="dev | small | production."),
@@ -153,10 +175,18 @@ def init(
     """Write a new commented stack file from a layout template and validate it (prompts only on a terminal)."""
     from stack_config.loader import stack_file_path
 
+    from cli_app.stack_files import check_stack_name
+
     if (stack is None) == (output is None):
         die("give exactly one of --stack NAME or --output PATH")
-    path = output if output is not None else stack_file_path(stack)  # type: ignore[arg-type]
+    if stack is not None:
+        check_stack_name(stack, "--stack")
+        path = output_file(str(stack_file_path(stack)), "--stack")
+    else:
+        path = output_file(output, "--output")
     name = stack or (path.name[len("Pulumi."):-len(".yaml")] if path.name.startswith("Pulumi.") else path.stem)
+    if stack is None:
+        name = "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "stack"
     if path.exists() and not force:
         die(f"{path}: exists; pass --force to overwrite it")
 
@@ -196,15 +226,21 @@ def init(
     )
     text = render(opts, name)
 
-    import yaml
-
     from stack_config import ConfigError, load_from_mapping
+    from stack_config.yamlfile import StackFileError, parse
 
     try:
-        load_from_mapping((yaml.safe_load(text) or {}).get("config") or {})
+        # Read back what will be written, with the loader's own reader: the file validates as it is on disk.
+        doc = parse(text, path.name) or {}
+        load_from_mapping(doc.get("config") or {})
+    except StackFileError as exc:  # pragma: no cover - the document is built by the YAML library
+        die(f"{path.name}: the options give an unreadable stack ({exc.reason}); nothing written")
     except ConfigError as exc:
         lines = [str(p) + (f" (flag {FLAGS[p.path]})" if p.path in FLAGS else "") for p in exc.problems]
         die("\n".join([f"{path.name}: the options give an invalid stack; nothing written"] + lines), EXIT_INVALID)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        die(f"{path.parent}: cannot create the directory: {exc.strerror or type(exc).__name__}")
+    write_text(path, text, "stack file")
     err(f"wrote {path} ({layout}, profile {profile}); next: zenml-platform plan {'-s ' + name if stack else '-f ' + str(path)}, then preview")

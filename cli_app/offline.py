@@ -30,7 +30,7 @@ def validate(stack: Optional[str] = StackOpt, config_file: Optional[Path] = File
 def plan(
     stack: Optional[str] = StackOpt,
     config_file: Optional[Path] = FileOpt,
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write DIR/plan.json and DIR/manifests.yaml.", file_okay=False),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Write DIR/plan.json and DIR/manifests.yaml."),
     update: bool = typer.Option(False, "--update", help="Run as an update (values known) instead of a preview."),
     as_json: bool = typer.Option(False, "--json", help="Print counts as JSON."),
 ) -> None:
@@ -45,6 +45,11 @@ def plan(
         gc.disable()
         atexit.register(gc.freeze)
     name, _, cfg = load(stack, config_file)
+    out_dir = None
+    if out is not None:
+        from cli_app.common import output_dir
+
+        out_dir = output_dir(out, "--out", files=("plan.json", "manifests.yaml"))
     from planning.render import write_plan
     from planning.run import run_program
 
@@ -57,14 +62,18 @@ def plan(
         for type_token, n in counts.items():
             typer.echo(f"{type_token:<{width}}  {n:>4}")
         typer.echo(f"{'total':<{width}}  {len(result.registrations):>4}")
-    if out is not None:
+    if out_dir is not None:
         from planning.render import NotPlainData
 
         try:
-            plan_path, manifests_path = write_plan(result, out)
+            plan_path, manifests_path = write_plan(result, out_dir)
         except NotPlainData as exc:  # a bug of ours, not bad input: say where, write nothing
             from cli_app.common import EXIT_FAILED, die
 
             die(f"plan files not written: {exc}", EXIT_FAILED)
+        except OSError as exc:
+            from cli_app.common import die
+
+            die(f"--out: cannot write the plan: {exc.strerror or type(exc).__name__}")
         if not as_json:
             typer.echo(f"wrote {plan_path} and {manifests_path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -18,6 +19,7 @@ def stack_path(stack: Optional[str], config_file: Optional[Path]) -> tuple[str, 
     if (stack is None) == (config_file is None):
         fail(["give exactly one of --stack NAME or --config-file PATH"])
     if stack is not None:
+        check_stack_name(stack, "--stack")
         path = stack_file_path(stack)
         if not path.exists():
             fail([f"--stack: no stack file {path.relative_to(path.parent.parent)}"])
@@ -29,6 +31,16 @@ def stack_path(stack: Optional[str], config_file: Optional[Path]) -> tuple[str, 
     if name.startswith("Pulumi.") and name.endswith(".yaml") and name.count(".") >= 2:
         return name[len("Pulumi.") : -len(".yaml")], config_file
     return "offline", config_file
+
+
+STACK_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+
+
+def check_stack_name(stack: str, flag: str) -> str:
+    """A Pulumi stack name (letters, digits, '-', '_', '.'): never a path, so `-s ../x` cannot leave stacks/."""
+    if not STACK_NAME.fullmatch(stack) or ".." in stack:
+        fail([f"{flag}: a stack name is letters, digits, '-', '_' and '.' (at most 100, no path separators or '..')"])
+    return stack
 
 
 def load(stack: Optional[str], config_file: Optional[Path]):

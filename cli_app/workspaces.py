@@ -21,19 +21,72 @@ KEY = "zenml-platform:workspaces"
 # --- the stack file, round-trip ----------------------------------------------------------------------------
 
 
-def yaml_rt():
+def yaml_rt(indent: tuple[int, int, int] = (2, 4, 2)):
     from ruamel.yaml import YAML
 
     y = YAML(typ="rt")
     y.preserve_quotes = True
     y.width = 4096
-    y.indent(mapping=2, sequence=4, offset=2)
+    mapping, sequence, offset = indent
+    y.indent(mapping=mapping, sequence=sequence, offset=offset)
     return y
 
 
-def read_rt(path: Path):
-    y = yaml_rt()
-    doc = y.load(path.read_text())
+class StackText:
+    """A stack file's text and how it is written (line endings, indentation), so an edit keeps both."""
+
+    def __init__(self, path: Path):
+        from stack_config.yamlfile import StackFileError, read_text
+
+        try:
+            raw = read_text(path)
+        except StackFileError as exc:
+            die(f"{path.name}: {exc.reason}")
+        self.path = path
+        self.crlf = "\r\n" in raw
+        self.text = raw.replace("\r\n", "\n")
+        self.indent = guess_indent(self.text)
+
+    def finish(self, text: str) -> str:
+        """Text in the file's own line endings."""
+        text = text.replace("\r\n", "\n")
+        return text.replace("\n", "\r\n") if self.crlf else text
+
+
+def guess_indent(text: str) -> tuple[int, int, int]:
+    """(mapping, sequence, offset) as ruamel takes them, from the first nested mapping and block sequence."""
+    mapping = sequence = offset = None
+    previous: Optional[tuple[int, str]] = None
+    for line in text.split("\n"):
+        stripped = line.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        col = len(line) - len(stripped)
+        if previous is not None:
+            pcol, ptext = previous
+            opens = ptext.rstrip().endswith(":") and not ptext.startswith("- ")
+            if opens and stripped.startswith("- ") and sequence is None and col >= pcol:
+                rest = stripped[1:]
+                content = col + 1 + (len(rest) - len(rest.lstrip(" ")))
+                offset, sequence = col - pcol, content - pcol
+            elif opens and not stripped.startswith("- ") and mapping is None and col > pcol:
+                mapping = col - pcol
+        previous = (col, stripped)
+        if mapping is not None and sequence is not None:
+            break
+    mapping = mapping or 2
+    if sequence is None:
+        sequence, offset = mapping + 2, mapping
+    return mapping, max(sequence, (offset or 0) + 2), offset or 0
+
+
+def read_rt(path: Path, source: Optional[StackText] = None):
+    source = source or StackText(path)
+    y = yaml_rt(source.indent)
+    try:
+        doc = y.load(source.text)
+    except Exception:  # ruamel refuses what the bounded loader let through (it was validated just before)
+        die(f"{path.name}: cannot be edited in place (not readable as round-trip YAML); nothing written")
     if doc is None or not hasattr(doc, "get"):
         die(f"{path.name}: not a stack file (a mapping with a `config:` key)")
     if doc.get("config") is None:
@@ -43,33 +96,57 @@ def read_rt(path: Path):
     return doc
 
 
-def dump_rt(doc: Any) -> str:
+def dump_rt(doc: Any, indent: tuple[int, int, int] = (2, 4, 2)) -> str:
     buf = io.StringIO()
-    yaml_rt().dump(doc, buf)
+    yaml_rt(indent).dump(doc, buf)
     return buf.getvalue()
 
 
-def validate_text(text: str, path: Path):
+def write_stack(path: Path, text: str) -> None:
+    """Write the edited file in place (its mode kept), or exit 2 with one line; never a traceback."""
+    import os
+
+    from cli_app.common import write_text
+
+    if not os.access(path, os.W_OK):
+        die(f"{path}: the file is not writable; nothing written")
+    write_text(path, text, "stack file")
+
+
+def validate_text(text: str, path: Path, flags: Optional[dict[str, str]] = None):
     """The edited document as a `StackConfig`, or exit 2 naming key paths (the file is left untouched)."""
-    import yaml
-
     from stack_config import ConfigError, load_from_mapping
+    from stack_config.yamlfile import StackFileError, parse
 
-    doc = yaml.safe_load(text) or {}
+    try:
+        doc = parse(text, path.name) or {}
+    except StackFileError as exc:  # pragma: no cover - the text was written by the YAML library
+        die(f"{path.name}: the edited file would not be readable ({exc.reason}); nothing written")
     try:
         return load_from_mapping(doc.get("config") or {})
     except ConfigError as exc:
-        lines = [f"{path.name}: the edited file would be invalid; nothing written"] + [str(p) for p in exc.problems]
+        hint = lambda p: next((f" (flag {f})" for suffix, f in (flags or {}).items() if p.path.endswith(suffix)), "")  # noqa: E731
+        lines = [f"{path.name}: the edited file would be invalid; nothing written"] + [str(p) + hint(p) for p in exc.problems]
         die("\n".join(lines), EXIT_INVALID)
 
 
 def secret_ref(value: Optional[str], flag: str) -> Optional[dict]:
-    """`NAME:KEY` -> `{secretKeyRef: {name, key}}` (an existing Kubernetes Secret; the value never enters a file)."""
+    """`NAME:KEY` -> `{secretKeyRef: {name, key}}` (an existing Kubernetes Secret; the value never enters a file).
+
+    What was given is never echoed and never written unless it has the shape of a Secret name and key: a
+    password typed here by mistake (even one holding a `:`) is refused without showing it.
+    """
     if value is None:
         return None
+    from stack_config.secrets import secret_key_problem, secret_name_problem
+
     name, sep, key = value.partition(":")
-    if not sep or not name or not key:
-        die(f"{flag}: give SECRET_NAME:KEY of an existing Kubernetes Secret (got {value!r})")
+    if not sep or secret_name_problem(name) or secret_key_problem(key):
+        die(
+            f"{flag}: give SECRET_NAME:KEY of an existing Kubernetes Secret (a Secret name, lower-case DNS subdomain, "
+            "and one of its keys); what was given is not that, so it was not written or shown. "
+            "Never pass the secret value itself here"
+        )
     return {"secretKeyRef": {"name": name, "key": key}}
 
 
@@ -87,6 +164,8 @@ def build_workspace(
     db_name: Optional[str] = None,
     db_user: Optional[str] = None,
     db_password_secret: Optional[str] = None,
+    db_ca_certificate: Optional[str] = None,
+    db_verify: Optional[bool] = None,
     secret_store: str = "sql",
     vault_address: Optional[str] = None,
     vault_token_secret: Optional[str] = None,
@@ -117,6 +196,10 @@ def build_workspace(
         ref = secret_ref(db_password_secret, "--db-password-secret")
         if ref:
             ext["password"] = ref
+        if db_ca_certificate is not None:
+            ext["caCertificate"] = db_ca_certificate
+        if db_verify is not None:
+            ext["verifyServerCertificate"] = db_verify
         db["external"] = ext
     elif storage_size:
         db["inCluster"] = {"storageSize": storage_size}
@@ -145,6 +228,93 @@ def build_workspace(
     return ws
 
 
+def _parsed_config(text: str, path: Path) -> Any:
+    from stack_config.yamlfile import StackFileError, parse
+
+    try:
+        return (parse(text, path.name) or {}).get("config")
+    except StackFileError:
+        return None
+
+
+def remove_item_lines(source: StackText, doc: Any, idx: int) -> Optional[str]:
+    """The text without workspace `idx`: its lines and the comment lines right above it (they describe it) are
+    deleted; every other byte stays, so the next workspace keeps its comments and the file its layout.
+    None when the layout is not one this handles (flow style, dash on its own line): the caller falls back."""
+    config = doc["config"]
+    seq = config[KEY]
+    if getattr(seq.fa, "flow_style", lambda: False)() or not hasattr(seq, "lc"):
+        return None
+    lines = source.text.split("\n")
+    key_line, key_col = config.lc.key(KEY)
+
+    def is_comment(i: int) -> bool:
+        return lines[i].lstrip(" ").startswith("#")
+
+    def is_blank(i: int) -> bool:
+        return not lines[i].strip()
+
+    def block_start(i: int) -> Optional[int]:
+        line = seq.lc.item(i)[0]
+        if not lines[line].lstrip(" ").startswith("-"):
+            return None
+        while line - 1 > key_line and is_comment(line - 1):
+            line -= 1
+        return line
+
+    start = block_start(idx)
+    if start is None:
+        return None
+    if idx + 1 < len(seq):
+        end = block_start(idx + 1)
+        if end is None:
+            return None
+    else:
+        end = _last_item_end(lines, seq, key_col)
+    kept = lines[:start] + lines[end:]
+    if len(seq) == 1:
+        if not kept[key_line].rstrip().endswith(":"):
+            return None
+        kept[key_line] = kept[key_line].rstrip() + " []"
+    return "\n".join(kept)
+
+
+def _last_item_end(lines: list[str], seq: Any, key_col: int) -> int:
+    """The line after the last item's content: comment and blank lines after it belong to what follows."""
+    first = seq.lc.item(len(seq) - 1)[0]
+    end = first + 1
+
+    def loose(i: int) -> bool:
+        return not lines[i].strip() or lines[i].lstrip(" ").startswith("#")
+
+    while end < len(lines) and (loose(end) or len(lines[end]) - len(lines[end].lstrip(" ")) > key_col):
+        end += 1
+    while end - 1 > first and loose(end - 1):
+        end -= 1
+    return end
+
+
+def append_item_lines(source: StackText, doc: Any, entry: dict) -> Optional[str]:
+    """The text with `entry` added after the last workspace, in the list's own indentation, so the comments that
+    follow the list stay before what they describe. None when the list is missing, empty or in flow style."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    config = doc["config"]
+    seq = config.get(KEY)
+    if not isinstance(seq, CommentedSeq) or not len(seq) or getattr(seq.fa, "flow_style", lambda: False)():
+        return None
+    lines = source.text.split("\n")
+    key_col = config.lc.key(KEY)[1]
+    item_col = seq.lc.item(0)[1]
+    block = dump_rt(CommentedSeq([_to_rt(entry)]), source.indent).rstrip("\n").split("\n")
+    dash_col = len(block[0]) - len(block[0].lstrip(" "))
+    shift = key_col + source.indent[2] - dash_col
+    if shift < 0 or item_col != key_col + source.indent[1]:
+        return None
+    end = _last_item_end(lines, seq, key_col)
+    return "\n".join(lines[:end] + [" " * shift + line if line else line for line in block] + lines[end:])
+
+
 def _to_rt(value: Any) -> Any:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -155,6 +325,10 @@ def _to_rt(value: Any) -> Any:
         return m
     if isinstance(value, list):
         return CommentedSeq([_to_rt(v) for v in value])
+    if isinstance(value, str) and "\n" in value:
+        from ruamel.yaml.scalarstring import LiteralScalarString
+
+        return LiteralScalarString(value)  # a PEM block, written as `|` so it stays readable
     return value
 
 
@@ -222,6 +396,8 @@ def add(
     db_name: Optional[str] = typer.Option(None, help="External database name."),
     db_user: Optional[str] = typer.Option(None, help="External database user."),
     db_password_secret: Optional[str] = typer.Option(None, help="SECRET:KEY of an existing Kubernetes Secret with the password."),
+    db_ca_file: Optional[Path] = typer.Option(None, "--db-ca-file", help="PEM file of the CA that signed the external database's certificate.", dir_okay=False),
+    db_verify: Optional[bool] = typer.Option(None, "--db-verify/--no-db-verify", help="Verify the external database's certificate (default: on; needs --db-ca-file)."),
     secret_store: str = typer.Option("sql", help="sql, hashicorp, aws or gcp (cloud stores on their targets)."),
     vault_address: Optional[str] = typer.Option(None, help="Vault address (secret store hashicorp)."),
     vault_token_secret: Optional[str] = typer.Option(None, help="SECRET:KEY holding the Vault token."),
@@ -234,29 +410,83 @@ def add(
 ) -> None:
     """Add a workspace to the stack file, validate it, and show what `up` would create."""
     stack_name, path, before = _load_target(stack, config_file)
+    if database != "external" and (db_ca_file is not None or db_verify is not None):
+        die("--db-ca-file and --db-verify/--no-db-verify apply to --database external")
+    ca_pem = _read_pem(db_ca_file, "--db-ca-file") if db_ca_file is not None else None
     if any(ws.name == name for ws in before.workspaces):
         die(f"{KEY.split(':', 1)[1]}: a workspace named {name!r} already exists in {path.name}")
     entry = build_workspace(
         name, edition=edition, host=host, zenml_version=zenml_version, replicas=replicas, database=database,
         storage_size=storage_size, db_host=db_host, db_port=db_port, db_name=db_name, db_user=db_user,
-        db_password_secret=db_password_secret, secret_store=secret_store, vault_address=vault_address,
+        db_password_secret=db_password_secret, db_ca_certificate=ca_pem, db_verify=db_verify, secret_store=secret_store, vault_address=vault_address,
         vault_token_secret=vault_token_secret, pro_organization_id=pro_organization_id,
         pro_workspace_id=pro_workspace_id, enrollment_key_secret=enrollment_key_secret, runner=runner,
     )
-    doc = read_rt(path)
+    source = StackText(path)
+    doc = read_rt(path, source)
     from ruamel.yaml.comments import CommentedSeq
 
-    if doc["config"].get(KEY) is None:
-        doc["config"][KEY] = CommentedSeq()
-    doc["config"][KEY].append(_to_rt(entry))
-    text = dump_rt(doc)
-    after = validate_text(text, path)
+    expected = _parsed_config(source.text, path) or {}
+    expected[KEY] = [*(expected.get(KEY) or []), entry]
+    text = append_item_lines(source, doc, entry)
+    if text is None or _parsed_config(text, path) != expected:
+        if doc["config"].get(KEY) is None:
+            doc["config"][KEY] = CommentedSeq()
+        doc["config"][KEY].append(_to_rt(entry))
+        text = dump_rt(doc, source.indent)
+    text = source.finish(text)
+    after = validate_text(text, path, flags=ADD_FLAGS)
+    if _parsed_config(text, path) != expected:  # defence in depth: the edit changes exactly one thing
+        die(f"{path.name}: the edit would change more than the new workspace; nothing written (edit the file by hand)")
     tracker = plan_diff(before, after, stack_name)
     if not dry_run:
-        path.write_text(text)
+        write_stack(path, text)
     if not as_json:
         err(f"{'would add' if dry_run else 'added'} workspace {name} to {path.name} ({after.url_of(after.workspaces[-1])})")
     _show_diff(tracker, stack_name, as_json, {"workspace": name, "file": str(path), "written": not dry_run})
+
+
+# Key paths `workspace add` can set -> the flag that sets them (named next to a validation problem).
+ADD_FLAGS = {
+    ".database.external.caCertificate": "--db-ca-file, or --no-db-verify to accept an unverified certificate",
+    ".database.external.verifyServerCertificate": "--db-verify",
+    ".database.external.host": "--db-host",
+    ".database.external.database": "--db-name",
+    ".database.external.username": "--db-user",
+    ".database.external.password": "--db-password-secret",
+    ".database.external.port": "--db-port",
+    ".secretStore.vault.address": "--vault-address",
+    ".secretStore.vault.token": "--vault-token-secret",
+    ".host": "--host",
+    ".zenmlVersion": "--zenml-version",
+    ".database.inCluster.storageSize": "--storage-size",
+}
+
+
+def _read_pem(path: Path, flag: str) -> str:
+    """The CA file's text (a certificate is public, so it may be written into the stack file), bounded and UTF-8."""
+    from stack_config.yamlfile import StackFileError, read_text
+
+    try:
+        if path.stat().st_size > 256 * 1024:
+            die(f"{flag}: {path} is larger than 256 KiB; a CA bundle is a few KiB")
+        text = read_text(path)
+    except FileNotFoundError:
+        die(f"{flag}: {path} does not exist")
+    except StackFileError as exc:
+        die(f"{flag}: {exc.reason}")
+    except OSError as exc:
+        die(f"{flag}: {path} cannot be read: {exc.strerror or type(exc).__name__}")
+    if "PRIVATE KEY" in text:
+        die(f"{flag}: {path} holds a private key; give only the CA certificate (nothing was written or shown)")
+    from stack_config.pem import check_certificates
+
+    text = text.replace("\r\n", "\n").strip() + "\n"
+    try:
+        check_certificates(text)
+    except ValueError as exc:
+        die(f"{flag}: {path}: {exc}")
+    return text
 
 
 def _data_held(cfg, ws) -> list[str]:
@@ -296,10 +526,18 @@ def remove(
         die(f"workspaces: no workspace named {name!r} in {path.name} (workspaces: {', '.join(names) or 'none'})")
     idx = names.index(name)
     ws = before.workspaces[idx]
-    doc = read_rt(path)
-    del doc["config"][KEY][idx]
-    text = dump_rt(doc)
+    source = StackText(path)
+    doc = read_rt(path, source)
+    expected = _parsed_config(source.text, path) or {}
+    expected[KEY] = [w for i, w in enumerate(expected.get(KEY) or []) if i != idx]
+    text = remove_item_lines(source, doc, idx)
+    if text is None or _parsed_config(text, path) != expected:
+        del doc["config"][KEY][idx]
+        text = dump_rt(doc, source.indent)
+    text = source.finish(text)
     after = validate_text(text, path)
+    if _parsed_config(text, path) != expected:
+        die(f"{path.name}: the edit would change more than the removed workspace; nothing written (edit the file by hand)")
     tracker = plan_diff(before, after, stack_name)
     held = _data_held(before, ws)
     removed = tracker.planned()
@@ -324,7 +562,7 @@ def remove(
     if not force:
         die("\n".join(notes + [f"refusing to remove {name!r} without --force; nothing written"]))
     if not dry_run:
-        path.write_text(text)
+        write_stack(path, text)
     if not as_json:
         err("\n".join(notes))
         err(f"{'would remove' if dry_run else 'removed'} workspace {name} from {path.name}")

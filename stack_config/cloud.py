@@ -13,14 +13,14 @@ from typing import Annotated, Literal, Optional
 from stack_config.pem import PemCertificates
 from pydantic import Field, field_validator, model_validator
 
-from stack_config.base import Section, matching
+from stack_config.base import Cidr, Section, matching
 
-AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-AWS_ACCOUNT = re.compile(r"^\d{12}$")
-OIDC_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/(?P<issuer>[^\s]+)$")
-IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
+AWS_ACCOUNT = re.compile(r"^[0-9]{12}$")
+OIDC_PROVIDER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/(?P<issuer>[!-~]+)$")
+IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$")
 GCP_PROJECT = re.compile(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
-GCP_REGION = re.compile(r"^[a-z]+-[a-z]+\d$")
+GCP_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]$")
 NAME_PREFIX = re.compile(r"^[a-z][-a-z0-9]{0,14}$")
 
 AwsRegion = Annotated[str, matching(AWS_REGION, "must be an AWS region such as eu-central-1")]
@@ -45,14 +45,14 @@ class EksCluster(Section):
     @field_validator("oidc_provider_arn")
     @classmethod
     def _arn(cls, v: str) -> str:
-        if not OIDC_PROVIDER_ARN.match(v):
+        if not OIDC_PROVIDER_ARN.fullmatch(v):
             raise ValueError("must be an IAM OIDC provider ARN: arn:aws:iam::<account>:oidc-provider/<issuer host/path>")
         return v
 
     @property
     def issuer(self) -> str:
         """Issuer without scheme, the prefix of IRSA condition keys (`<issuer>:sub`, `<issuer>:aud`)."""
-        m = OIDC_PROVIDER_ARN.match(self.oidc_provider_arn)
+        m = OIDC_PROVIDER_ARN.fullmatch(self.oidc_provider_arn)
         assert m
         return m.group("issuer")
 
@@ -84,7 +84,7 @@ class AwsSettings(Section):
     name_prefix: NamePrefix = Field("zenml", description="Prefix of IAM roles, RDS identifiers and buckets; unique per account.")
     eks: EksCluster
     vpc_id: str
-    vpc_cidr: str = Field(description="CIDR of the VPC: databases and private (interface) endpoints live in it.")
+    vpc_cidr: Cidr = Field(description="CIDR of the VPC: databases and private (interface) endpoints live in it.")
     database_subnet_ids: list[str] = Field(description="At least two private subnets in different AZs for RDS.")
     kms_key_arn: Optional[str] = Field(None, description="Customer-managed KMS key for RDS, S3 and the master secrets; default: AWS-managed keys.")
     rds_ca_certificate: Optional[PemCertificates] = Field(
@@ -123,8 +123,8 @@ class GcpSettings(Section):
     name_prefix: NamePrefix = "zenml"
     gke: GkeCluster
     network: str = Field(description="VPC network self link/ID with private services access (Cloud SQL private IP).")
-    private_services_cidr: str = Field(description="Reserved range for private services: where Cloud SQL private IPs are.")
-    api_egress_cidrs: list[str] = Field(
+    private_services_cidr: Cidr = Field(description="Reserved range for private services: where Cloud SQL private IPs are.")
+    api_egress_cidrs: list[Cidr] = Field(
         default_factory=lambda: ["199.36.153.8/30", "199.36.153.4/30"],
         description="Google APIs reachable from pods: private.googleapis.com and restricted.googleapis.com by default.",
     )
@@ -134,7 +134,7 @@ class GcpSettings(Section):
     @field_validator("project_number")
     @classmethod
     def _number(cls, v: str) -> str:
-        if not str(v).isdigit():
+        if not re.fullmatch(r"[0-9]{1,20}", str(v)):
             raise ValueError("must be the numeric project number (quote it in YAML)")
         return str(v)
 
@@ -167,7 +167,7 @@ class TenantArtifactStore(Section):
     @field_validator("role_arn")
     @classmethod
     def _role(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and not IAM_ROLE_ARN.match(v):
+        if v is not None and not IAM_ROLE_ARN.fullmatch(v):
             raise ValueError("must be an IAM role ARN")
         return v
 
@@ -184,7 +184,7 @@ class ArtifactStoreSettings(Section):
     @field_validator("bucket_name")
     @classmethod
     def _bucket(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and not BUCKET.match(v):
+        if v is not None and not BUCKET.fullmatch(v):
             raise ValueError("must be a valid bucket name (3-63 lower-case letters, digits, '.', '-')")
         return v
 

@@ -11,13 +11,13 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from stack_config.errors import ConfigError, Problem, format_loc
 from stack_config.model import StackConfig
 from stack_config.rules import check_stack
-from stack_config.secrets import SecureValue
+from stack_config.secrets import SecureValue, ciphertext_problem, yaml_kind
+from stack_config.yamlfile import StackFileError, load_file
 
 NAMESPACE = "zenml-platform"
 # Provider namespaces a stack file may also carry; anything else is most likely a typo of ours.
@@ -35,14 +35,7 @@ def stack_file_path(stack: str) -> Path:
 def load_stack_file(path: Path | str) -> StackConfig:
     """Validate a stack file as written: `{secure: ...}` values stay ciphertext (no passphrase needed)."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ConfigError([Problem("<file>", f"{path} does not exist")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise ConfigError([Problem("<file>", f"{path.name} is not valid YAML{where}")]) from None
+    doc = read_stack_document(path)
     if not isinstance(doc, dict):
         raise ConfigError([Problem("<file>", "a stack file is a mapping with a `config:` key")])
     config = doc.get("config") or {}
@@ -51,16 +44,39 @@ def load_stack_file(path: Path | str) -> StackConfig:
     return load_from_mapping(config)
 
 
+def read_stack_document(path: Path) -> Any:
+    """The parsed stack file (bounded: size, encoding, depth, aliases, duplicate keys), or ConfigError."""
+    try:
+        return load_file(path) or {}
+    except StackFileError as exc:
+        raise ConfigError([Problem(_document_path(exc.path), exc.reason)]) from None
+
+
+def _document_path(path: str) -> str:
+    """`config.zenml-platform:workspaces[0].name` -> `workspaces[0].name`, the key path users set."""
+    prefix = f"config.{NAMESPACE}:"
+    return path[len(prefix):] if path.startswith(prefix) and len(path) > len(prefix) else path
+
+
 def load_from_mapping(config: Mapping[str, Any], plaintext_secret_paths: Optional[Iterable[str]] = None) -> StackConfig:
     """Validate namespaced config (`zenml-platform:key -> value`), as in a stack file's `config:` section."""
     problems: list[Problem] = []
     data: dict[str, Any] = {}
     for key, value in config.items():
-        ns, sep, name = str(key).partition(":")
+        if not isinstance(key, str):
+            problems.append(Problem(_describe_key(key), f"config keys are strings such as {NAMESPACE}:domain, not {_kind(key)}"))
+            continue
+        ns, sep, name = key.partition(":")
         if not sep:
-            problems.append(Problem(str(key), f"config keys are namespaced: use {NAMESPACE}:{key}"))
+            problems.append(Problem(key or "<empty key>", f"config keys are namespaced: use {NAMESPACE}:{key or '<key>'}"))
         elif ns == NAMESPACE:
-            data[name] = _wrap_secure(value)
+            if not name.strip() or name != name.strip():
+                problems.append(Problem(
+                    repr(key), f"no setting name after `{NAMESPACE}:` (or spaces around it): write {NAMESPACE}:<key>, "
+                    f"e.g. {NAMESPACE}:domain (known keys: {', '.join(sorted(_known_keys()))})",
+                ))
+                continue
+            data[name] = _wrap_secure(value, name, problems)
         elif ns not in OTHER_NAMESPACES:
             hint = difflib.get_close_matches(ns, [NAMESPACE, *OTHER_NAMESPACES], n=1)
             problems.append(Problem(str(key), f"unknown namespace {ns!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")))
@@ -75,7 +91,9 @@ def validate(data: Mapping[str, Any], problems: Optional[list[Problem]] = None) 
     try:
         cfg = StackConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_problems_from(exc, data))
+        # A key already refused while reading (a malformed `secure:`) is reported once, not again by its type.
+        reported = {p.path for p in problems}
+        problems.extend(p for p in _problems_from(exc, data) if p.path not in reported)
     if cfg is not None:
         problems.extend(check_stack(cfg))
     if problems:
@@ -101,8 +119,9 @@ def load_from_pulumi_runtime(stack: str) -> StackConfig:
     secure_paths: list[str] = []
     file = stack_file_path(stack)
     if file.exists():
-        doc = yaml.safe_load(file.read_text()) or {}
-        for key, value in (doc.get("config") or {}).items():
+        doc = read_stack_document(file)
+        section = doc.get("config") if isinstance(doc, dict) else None
+        for key, value in (section if isinstance(section, dict) else {}).items():
             if str(key).startswith(NAMESPACE + ":"):
                 secure_paths.extend(_secure_paths(value, str(key).split(":", 1)[1]))
     return load_from_mapping(config, plaintext_secret_paths=secure_paths)
@@ -120,14 +139,39 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _wrap_secure(value: Any) -> Any:
+def _wrap_secure(value: Any, path: str, problems: list[Problem]) -> Any:
+    """`{secure: CIPHERTEXT}` -> SecureValue, anywhere; a malformed `secure:` is a problem at its key path."""
     if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return SecureValue(ciphertext=str(value["secure"]))
-        return {k: _wrap_secure(v) for k, v in value.items()}
+        if "secure" in value:
+            extra = sorted(str(k) for k in value if k != "secure")
+            if extra:
+                problems.append(Problem(path, f"`secure:` stands alone: remove {', '.join(extra)} beside it"))
+                return _INVALID_SECRET
+            reason = ciphertext_problem(value["secure"])
+            if reason:
+                problems.append(Problem(path, reason.replace("<key.path>", path)))
+                return _INVALID_SECRET
+            return SecureValue(ciphertext=value["secure"])
+        return {k: _wrap_secure(v, f"{path}.{k}", problems) for k, v in value.items()}
     if isinstance(value, list):
-        return [_wrap_secure(v) for v in value]
+        return [_wrap_secure(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
     return value
+
+
+# Stands in for a refused `secure:` value so validation goes on (other problems are still reported) without it.
+_INVALID_SECRET = SecureValue(ciphertext="")
+
+
+def _describe_key(key: Any) -> str:
+    return "<empty key>" if key is None else f"<{_kind(key)} key>"
+
+
+def _kind(value: Any) -> str:
+    return yaml_kind(value)
+
+
+def _known_keys() -> list[str]:
+    return [f.alias or n for n, f in StackConfig.model_fields.items()]
 
 
 def _secure_paths(value: Any, prefix: str) -> Iterable[str]:
@@ -171,7 +215,7 @@ def _mark_secret_path(data: dict, path: str) -> None:
 
 def _problems_from(exc: ValidationError, data: Mapping[str, Any]) -> list[Problem]:
     problems = []
-    for err in exc.errors(include_input=False, include_url=False):
+    for err in exc.errors(include_input=True, include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(_UNION_TAGS))]
         path = format_loc(loc)
         kind = err["type"]
@@ -186,6 +230,9 @@ def _problems_from(exc: ValidationError, data: Mapping[str, Any]) -> list[Proble
             if reason.startswith("Value error, "):
                 reason = reason[len("Value error, ") :]
             reason = reason.replace("<key.path>", path)
+            if kind.endswith(("_type", "_parsing")) and "input" in err:
+                # What was written, by kind only: the value itself may be a secret.
+                reason += f" (got {yaml_kind(err['input'])})"
         problems.append(Problem(path, reason))
     return problems
 

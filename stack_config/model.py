@@ -14,32 +14,34 @@ from uuid import UUID, uuid5
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from stack_config.base import Section, matching
+from stack_config.base import (
+    INT32_MAX, Cidr, ImageRef, ImageTag, K8sLabel, K8sName, RegistryRef, Section, Text, cron_problem, matching,
+    quantity_value, url_of,
+)
 from stack_config.cloud import ArtifactStoreSettings, AwsSettings, GcpSecretStore, GcpSettings, ManagedDatabase
 from stack_config.pem import PemCertificates
 from stack_config.profiles import PROFILES, Profile, ProfileDefaults
 from stack_config.secrets import SecretInput, SecureOnly
 
-DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$")
+# Patterns are applied with fullmatch (`$` alone would accept a trailing newline) and hold ASCII classes only.
+DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-VERSION = re.compile(r"^\d+\.\d+\.\d+([.-][0-9A-Za-z.]+)?$")
-QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$")
+VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([.-][0-9A-Za-z.]+)?$")
 # Namespace of the stable server IDs of OSS workspaces (uuid5 of "<domain>/<workspace name>").
 OSS_SERVER_ID_NAMESPACE = UUID("6f1c3b7e-2a4d-5c8e-9b0f-7a6d5e4c3b2a")
 SECRET_LIKE_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY|CREDENTIALS?)$")
 
 
 def _https(value: str) -> str:
-    if not value.startswith("https://"):
-        raise ValueError("must be an https:// URL")
     return value.rstrip("/")
 
 
 HostName = Annotated[str, matching(HOSTNAME, "must be a fully qualified lower-case host name")]
 DomainName = Annotated[str, matching(HOSTNAME, "must be a lower-case DNS name with at least two labels, e.g. zenml.example.com")]
 ReleaseVersion = Annotated[str, matching(VERSION, "must be a release version such as 0.98.0")]
-HttpsUrl = Annotated[str, AfterValidator(_https)]
+HttpsUrl = Annotated[str, url_of(("https",)), AfterValidator(_https)]
+VaultUrl = Annotated[str, url_of(("https", "http"))]
 
 
 class Scenario(str, Enum):
@@ -54,17 +56,25 @@ class Target(str, Enum):
     gcp = "gcp"
 
 
-def _quantity(value: Optional[str]) -> Optional[str]:
-    if value is not None and not QUANTITY.match(str(value)):
-        raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 10Gi)")
+def _quantity(value: Optional[str], kind: str = "bytes") -> Optional[str]:
+    """A positive Kubernetes quantity: cores or millicores for CPU, bytes (no `m` suffix) for memory and storage."""
+    if value is not None:
+        quantity_value(value, kind)
     return value
+
+
+LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+LabelKey = Annotated[str, matching(LABEL_KEY, "must be a Kubernetes label key ([prefix/]name, name at most 63 characters)")]
+LabelValue = Annotated[str, matching(LABEL_VALUE, "must be a Kubernetes label value (at most 63 letters, digits, '-', '_', '.')")]
 
 
 class ResourceAmounts(Section):
     cpu: Optional[str] = None
     memory: Optional[str] = None
 
-    _check = field_validator("cpu", "memory")(classmethod(lambda cls, v: _quantity(v)))
+    _check_cpu = field_validator("cpu")(classmethod(lambda cls, v: _quantity(v, "cpu")))
+    _check_memory = field_validator("memory")(classmethod(lambda cls, v: _quantity(v)))
 
 
 class ResourcesSpec(Section):
@@ -73,28 +83,36 @@ class ResourcesSpec(Section):
     requests: ResourceAmounts = ResourceAmounts()
     limits: ResourceAmounts = ResourceAmounts()
 
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> "ResourcesSpec":
+        for part, kind in (("cpu", "cpu"), ("memory", "bytes")):
+            request, limit = getattr(self.requests, part), getattr(self.limits, part)
+            if request is not None and limit is not None and quantity_value(request, kind) > quantity_value(limit, kind):
+                raise ValueError(f"requests.{part} {request} is above limits.{part} {limit}: Kubernetes refuses the Pod")
+        return self
+
 
 class Toleration(Section):
-    key: Optional[str] = None
+    key: Optional[LabelKey] = None
     operator: Literal["Equal", "Exists"] = "Equal"
-    value: Optional[str] = None
+    value: Optional[LabelValue] = None
     effect: Optional[Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]] = None
-    toleration_seconds: Optional[int] = None
+    toleration_seconds: Optional[int] = Field(None, ge=0, le=2**63 - 1)
 
 
 class KubernetesSettings(Section):
     """How to reach the cluster and the cluster-wide names the stack depends on."""
 
-    kubeconfig: Optional[str] = Field(None, description="Path to a kubeconfig file; default: the ambient one.")
-    context: Optional[str] = Field(None, description="kubeconfig context; default: the current context.")
+    kubeconfig: Optional[Text] = Field(None, description="Path to a kubeconfig file; default: the ambient one.")
+    context: Optional[Text] = Field(None, description="kubeconfig context; default: the current context.")
     namespace_prefix: str = Field("zenml", description="Prefix of every namespace the stack creates.")
-    cluster_domain: str = "cluster.local"
-    storage_class_name: Optional[str] = Field(None, description="StorageClass for database volumes; default: the cluster default.")
-    ingress_class_name: str = "nginx"
-    ingress_controller_namespace: str = Field(
+    cluster_domain: K8sName = "cluster.local"
+    storage_class_name: Optional[K8sName] = Field(None, description="StorageClass for database volumes; default: the cluster default.")
+    ingress_class_name: K8sName = "nginx"
+    ingress_controller_namespace: K8sLabel = Field(
         "ingress-nginx", description="Namespace of the ingress controller, the only source allowed to reach the servers."
     )
-    api_server_cidrs: list[str] = Field(
+    api_server_cidrs: list[Cidr] = Field(
         default_factory=list,
         description="Addresses of the Kubernetes API server; narrows the workload manager's egress (default: any address on 443/6443).",
     )
@@ -122,7 +140,7 @@ class KubernetesSettings(Section):
     @field_validator("namespace_prefix")
     @classmethod
     def _prefix(cls, v: str) -> str:
-        if not DNS_LABEL.match(v) or len(v) > 20:
+        if not DNS_LABEL.fullmatch(v) or len(v) > 20:
             raise ValueError("must be a DNS label of at most 20 characters")
         return v
 
@@ -135,22 +153,23 @@ class TlsMode(str, Enum):
 
 
 class CertManagerTls(Section):
-    issuer_name: str
+    issuer_name: K8sName
     issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
     acme: bool = Field(False, description="True when the issuer uses ACME (needs internet access).")
 
 
 class ProvidedTls(Section):
-    secret_name: str = Field(description="Existing kubernetes.io/tls Secret, present in every namespace that has an Ingress.")
+    secret_name: K8sName = Field(description="Existing kubernetes.io/tls Secret, present in every namespace that has an Ingress.")
     ca_certificate: Optional[PemCertificates] = Field(None, description="PEM of the CA that signed it, trusted by the servers.")
 
 
 class InternalCaTls(Section):
     ca_certificate: Optional[PemCertificates] = Field(None, description="PEM of an existing CA; default: a new CA is created.")
     ca_private_key: Optional[SecureOnly] = None
-    organization: str = "zenml-platform"
-    ca_validity_hours: int = Field(87600, ge=24)
-    certificate_validity_hours: int = Field(8760, ge=24)
+    organization: Text = "zenml-platform"
+    # At most 100 years: Go's time.Duration (the TLS provider) overflows near 292 years.
+    ca_validity_hours: int = Field(87600, ge=24, le=876000)
+    certificate_validity_hours: int = Field(8760, ge=24, le=876000)
 
 
 class TlsSettings(Section):
@@ -179,16 +198,9 @@ class TlsSettings(Section):
 class RegistryMirror(Section):
     """Every image the stack runs is rewritten to this registry, keeping repository path and tag."""
 
-    registry: str = Field(description="host[:port][/path], e.g. registry.corp.internal:5000/zenml")
+    registry: RegistryRef = Field(description="host[:port][/path], e.g. registry.corp.internal:5000/zenml")
     pull_secret: Optional[SecureOnly] = Field(None, description=".dockerconfigjson for the mirror; a pull Secret is created in every namespace.")
-    image_pull_secrets: list[str] = Field(default_factory=list, description="Extra pre-existing pull Secret names.")
-
-    @field_validator("registry")
-    @classmethod
-    def _registry(cls, v: str) -> str:
-        if "://" in v or v.endswith("/") or not v:
-            raise ValueError("give host[:port][/path] without scheme or trailing slash")
-        return v
+    image_pull_secrets: list[K8sName] = Field(default_factory=list, description="Extra pre-existing pull Secret names.")
 
 
 class Images(Section):
@@ -198,20 +210,20 @@ class Images(Section):
     in ECR eu-central-1, the control-plane API and dashboard images in ECR eu-west-1.
     """
 
-    server: str = "zenmldocker/zenml-server"
-    pro_server: str = "715803424590.dkr.ecr.eu-central-1.amazonaws.com/zenml-pro-server"
-    control_plane_api: str = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-api"
-    control_plane_dashboard: str = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-dashboard"
-    mysql: str = "mysql:8.4.3"
-    mariadb: str = Field("mariadb:10.11", description="Workspace databases with engine mariadb (images/mariadb builds it).")
-    postgres: str = "postgres:16.6"
-    runner: Optional[str] = Field(None, description="Full runner image; default zenmldocker/zenml:<version>-py3.11.")
+    server: ImageRef = "zenmldocker/zenml-server"
+    pro_server: ImageRef = "715803424590.dkr.ecr.eu-central-1.amazonaws.com/zenml-pro-server"
+    control_plane_api: ImageRef = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-api"
+    control_plane_dashboard: ImageRef = "715803424590.dkr.ecr.eu-west-1.amazonaws.com/zenml-pro-dashboard"
+    mysql: ImageRef = "mysql:8.4.3"
+    mariadb: ImageRef = Field("mariadb:10.11", description="Workspace databases with engine mariadb (images/mariadb builds it).")
+    postgres: ImageRef = "postgres:16.6"
+    runner: Optional[ImageRef] = Field(None, description="Full runner image; default zenmldocker/zenml:<version>-py3.11.")
     pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
 
 
 class OidcSettings(Section):
     discovery_url: HttpsUrl = Field(description="OIDC configuration endpoint (.../.well-known/openid-configuration).")
-    client_id: str
+    client_id: Text
     client_secret: SecureOnly
 
 
@@ -239,8 +251,8 @@ class DatabaseMode(str, Enum):
 
 class BackupSettings(Section):
     enabled: Optional[bool] = Field(None, description="Default: from the profile.")
-    schedule: Optional[str] = None
-    retention_days: Optional[int] = Field(None, ge=1)
+    schedule: Optional[Text] = None
+    retention_days: Optional[int] = Field(None, ge=1, le=3650)
     storage_size: Optional[str] = None
 
     _q = field_validator("storage_size")(classmethod(lambda cls, v: _quantity(v)))
@@ -248,8 +260,9 @@ class BackupSettings(Section):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and len(v.split()) != 5:
-            raise ValueError("must be a 5-field cron expression")
+        reason = cron_problem(v) if v is not None else None
+        if reason:
+            raise ValueError(reason)
         return v
 
 
@@ -260,7 +273,7 @@ class InClusterDatabase(Section):
         "supported by ZenML). The control plane's database is always PostgreSQL.",
     )
     storage_size: Optional[str] = None
-    storage_class_name: Optional[str] = None
+    storage_class_name: Optional[K8sName] = None
     tls: bool = Field(True, description="Serve TLS with a certificate from the stack's internal database CA.")
     resources: ResourcesSpec = ResourcesSpec()
     backup: BackupSettings = BackupSettings()
@@ -268,11 +281,28 @@ class InClusterDatabase(Section):
     _q = field_validator("storage_size")(classmethod(lambda cls, v: _quantity(v)))
 
 
+def _database_host(value: str) -> str:
+    from ipaddress import ip_address
+
+    try:
+        ip_address(value)
+        return value
+    except ValueError:
+        pass
+    if len(value) > 253 or not DB_HOST.fullmatch(value):
+        raise ValueError("must be a host name or IP address (no scheme, port or path: the port is database.external.port)")
+    return value
+
+
+DB_HOST = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*")
+DatabaseHost = Annotated[str, AfterValidator(_database_host)]
+
+
 class ExternalDatabase(Section):
-    host: str
+    host: DatabaseHost
     port: Optional[int] = Field(None, ge=1, le=65535)
-    database: str
-    username: str
+    database: Text
+    username: Text
     password: SecretInput
     ca_certificate: Optional[PemCertificates] = Field(None, description="PEM of the CA of the database's TLS certificate.")
     verify_server_certificate: bool = True
@@ -302,16 +332,16 @@ class SecretStoreType(str, Enum):
 
 
 class VaultSettings(Section):
-    address: str
-    namespace: Optional[str] = None
-    mount_point: Optional[str] = None
+    address: VaultUrl
+    namespace: Optional[Text] = None
+    mount_point: Optional[Text] = None
     auth_method: Literal["token", "app_role", "aws"] = "token"
     auth_mount_point: Optional[str] = None
     token: Optional[SecretInput] = None
     app_role_id: Optional[str] = None
     app_secret_id: Optional[SecretInput] = None
     aws_role: Optional[str] = None
-    max_versions: int = Field(1, ge=1)
+    max_versions: int = Field(1, ge=1, le=INT32_MAX)
 
     @model_validator(mode="after")
     def _auth(self) -> "VaultSettings":
@@ -340,8 +370,8 @@ class SecretStoreSettings(Section):
 
 
 class RunnerEgress(Section):
-    allow_cidrs: list[str] = Field(default_factory=list, description="Extra destinations (artifact store, registry).")
-    allow_namespaces: list[str] = Field(default_factory=list)
+    allow_cidrs: list[Cidr] = Field(default_factory=list, description="Extra destinations (artifact store, registry).")
+    allow_namespaces: list[K8sLabel] = Field(default_factory=list)
     allow_internet: bool = Field(
         False,
         description="Allow public internet destinations; off by default. Private, CGNAT, loopback and link-local ranges "
@@ -352,25 +382,26 @@ class RunnerEgress(Section):
 class RunnerQuota(Section):
     cpu: str = "8"
     memory: str = "32Gi"
-    pods: int = Field(20, ge=1)
+    pods: int = Field(20, ge=1, le=INT32_MAX)
 
-    _q = field_validator("cpu", "memory")(classmethod(lambda cls, v: _quantity(v)))
+    _q_cpu = field_validator("cpu")(classmethod(lambda cls, v: _quantity(v, "cpu")))
+    _q_memory = field_validator("memory")(classmethod(lambda cls, v: _quantity(v)))
 
 
 class RunnerSettings(Section):
     enabled: Optional[bool] = Field(None, description="Default: on for Pro workspaces (the workload manager needs Pro).")
-    image: Optional[str] = None
+    image: Optional[ImageRef] = None
     pod_resources: ResourcesSpec = ResourcesSpec(
         requests=ResourceAmounts(cpu="500m", memory="1Gi"), limits=ResourceAmounts(cpu="2", memory="4Gi")
     )
-    ttl_seconds_after_finished: int = Field(3600, ge=0)
-    backoff_limit: int = Field(0, ge=0)
-    node_selector: dict[str, str] = Field(default_factory=dict)
+    ttl_seconds_after_finished: int = Field(3600, ge=0, le=INT32_MAX)
+    backoff_limit: int = Field(0, ge=0, le=INT32_MAX)
+    node_selector: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
     quota: RunnerQuota = RunnerQuota()
     egress: RunnerEgress = RunnerEgress()
     build_runner_image: bool = False
-    docker_registry: Optional[str] = None
+    docker_registry: Optional[RegistryRef] = None
 
     @model_validator(mode="after")
     def _build(self) -> "RunnerSettings":
@@ -407,8 +438,8 @@ class MigrationSettings(Section):
 
 class WorkspaceIngress(Section):
     enabled: bool = True
-    class_name: Optional[str] = None
-    annotations: dict[str, str] = Field(default_factory=dict)
+    class_name: Optional[K8sName] = None
+    annotations: dict[LabelKey, str] = Field(default_factory=dict)
 
 
 class Workspace(Section):
@@ -427,9 +458,9 @@ class Workspace(Section):
     ingress: WorkspaceIngress = WorkspaceIngress()
     env: dict[str, str] = Field(default_factory=dict, description="Extra non-secret environment variables.")
     secret_env: dict[str, SecretInput] = Field(default_factory=dict, description="Extra secret environment variables.")
-    node_selector: dict[str, str] = Field(default_factory=dict)
+    node_selector: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
-    service_account_annotations: dict[str, str] = Field(default_factory=dict)
+    service_account_annotations: dict[LabelKey, str] = Field(default_factory=dict)
     analytics_opt_in: bool = False
     artifact_store: Optional[ArtifactStoreSettings] = Field(
         None, description="Cloud targets: the workspace's S3/GCS artifact store (default: a bucket; saas: none unless tenant)."
@@ -438,7 +469,7 @@ class Workspace(Section):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not DNS_LABEL.match(v):
+        if not DNS_LABEL.fullmatch(v):
             raise ValueError("must be a DNS label: lower-case letters, digits and '-', starting with a letter")
         if len(v) > 30:
             raise ValueError("must be at most 30 characters (it prefixes namespaces and object names)")
@@ -448,7 +479,7 @@ class Workspace(Section):
     @classmethod
     def _env(cls, v: dict[str, str]) -> dict[str, str]:
         for key in v:
-            if not ENV_NAME.match(key):
+            if not ENV_NAME.fullmatch(key):
                 raise ValueError(f"{key!r} is not an environment variable name")
             if SECRET_LIKE_ENV.search(key):
                 raise ValueError(f"{key} looks like a secret: put it under secretEnv so it is read from a Secret")
@@ -458,9 +489,39 @@ class Workspace(Section):
     @classmethod
     def _secret_env(cls, v: dict) -> dict:
         for key in v:
-            if not ENV_NAME.match(key):
+            if not ENV_NAME.fullmatch(key):
                 raise ValueError(f"{key!r} is not an environment variable name")
         return v
+
+
+def chart_values_problem(value) -> Optional[str]:
+    """Why `value` is not plain chart data (JSON: string keys, strings, finite numbers, booleans, null, lists)."""
+    import math
+
+    from stack_config.secrets import SecureValue, yaml_kind
+
+    stack = [(value, "")]
+    while stack:
+        node, where = stack.pop()
+        at = f"at {where}: " if where else ""
+        if isinstance(node, SecureValue):
+            return (
+                f"{at}a secret: chart values are stored in the Helm release in clear, so secrets never go in "
+                "controlPlane.values; set them through the stack's secret settings (controlPlane.database.external.password, "
+                "identityProvider.oidc.clientSecret, identityProvider.password.adminPassword) with `pulumi config set --secret`"
+            )
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if not isinstance(key, str):
+                    return f"{at}a key is {yaml_kind(key)}: chart value keys are strings (quote the key)"
+                stack.append((item, f"{where}.{key}" if where else key))
+        elif isinstance(node, list):
+            stack.extend((item, f"{where}[{i}]") for i, item in enumerate(node))
+        elif isinstance(node, float) and not math.isfinite(node):
+            return f"{at}not a finite number (.nan/.inf cannot be written as JSON)"
+        elif node is not None and not isinstance(node, (str, int, float, bool)):
+            return f"{at}{yaml_kind(node)}: chart values are strings, numbers, booleans, lists and mappings"
+    return None
 
 
 class ControlPlaneChart(Section):
@@ -470,7 +531,7 @@ class ControlPlaneChart(Section):
         description="Chart version; the API and dashboard image tags are the same (docs.zenml.io Pro prerequisites: "
         "image tags match the chart version). UI enrollment needs a control plane newer than 0.13.1.",
     )
-    archive: Optional[str] = Field(None, description="Local chart archive (.tgz) of chart.version, for air-gapped installs.")
+    archive: Optional[Text] = Field(None, description="Local chart archive (.tgz) of chart.version, for air-gapped installs.")
 
 
 class ExternalControlPlane(Section):
@@ -496,10 +557,18 @@ class ControlPlane(Section):
             )
         return self
 
+    @field_validator("values")
+    @classmethod
+    def _values(cls, v: dict) -> dict:
+        problem = chart_values_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
 
 class NetworkPolicySettings(Section):
     enabled: bool = Field(True, description="Deny by default in every namespace the stack creates.")
-    allow_egress_cidrs: list[str] = Field(
+    allow_egress_cidrs: list[Cidr] = Field(
         default_factory=list, description="Extra server egress (OIDC provider, Vault, external databases)."
     )
 

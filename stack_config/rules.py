@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from ipaddress import ip_network
 
 from stack_config.cloud import check_cloud
 from stack_config.errors import Problem
@@ -112,21 +111,15 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
                 add(f"{path}.database.external.verifyServerCertificate", "production stacks verify the database certificate")
         if ws.secret_store.type is SecretStoreType.sql and ws.secret_store.vault is not None:
             add(f"{path}.secretStore.vault", "vault settings are only used with type hashicorp")
-        for j, cidr in enumerate(ws.runner.egress.allow_cidrs):
-            try:
-                ip_network(cidr, strict=False)
-            except ValueError:
-                add(f"{path}.runner.egress.allowCidrs[{j}]", f"{cidr!r} is not a CIDR block")
+        # CIDR blocks are checked by their field type (stack_config.base.Cidr).
+        host = cfg.host_of(ws)
+        if len(host) > 253:
+            add(f"{path}.host" if ws.host else f"{path}.name",
+                f"the host name {ws.name}.<domain> is {len(host)} characters; DNS allows 253 (shorten the name or the domain)")
 
-    for base, cidrs in (
-        ("networkPolicies.allowEgressCidrs", cfg.network_policies.allow_egress_cidrs),
-        ("kubernetes.apiServerCidrs", cfg.kubernetes.api_server_cidrs),
-    ):
-        for j, cidr in enumerate(cidrs):
-            try:
-                ip_network(cidr, strict=False)
-            except ValueError:
-                add(f"{base}[{j}]", f"{cidr!r} is not a CIDR block")
+    if cfg.control_plane.enabled and len(cfg.control_plane_host) > 253:
+        add("controlPlane.host" if cfg.control_plane.host else "domain",
+            f"the control plane host zenml.<domain> is {len(cfg.control_plane_host)} characters; DNS allows 253")
 
     cp = cfg.control_plane
     if cp.enabled and cp.chart.archive and cp.chart.version not in cp.chart.archive.rsplit("/", 1)[-1]:

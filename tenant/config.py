@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Mapping, Optional
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from stack_config.base import Section
@@ -14,7 +13,7 @@ from stack_config.cloud import BUCKET, IAM_ROLE_ARN, AwsAccountId, AwsRegion, Gc
 from stack_config.errors import ConfigError, Problem, format_loc
 
 NAMESPACE = "zenml-tenant"
-EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$")
 
 
 class TenantAws(Section):
@@ -32,14 +31,14 @@ class TenantAws(Section):
     @field_validator("operator_role_arn", "operator_runner_role_arn")
     @classmethod
     def _arn(cls, v: Optional[str]) -> Optional[str]:
-        if v is not None and not IAM_ROLE_ARN.match(v):
+        if v is not None and not IAM_ROLE_ARN.fullmatch(v):
             raise ValueError("must be an IAM role ARN")
         return v
 
     @field_validator("external_id")
     @classmethod
     def _external(cls, v: str) -> str:
-        if not EXTERNAL_ID.match(v) or len(v) < 16:
+        if not EXTERNAL_ID.fullmatch(v) or len(v) < 16:
             raise ValueError("must be at least 16 characters of [A-Za-z0-9+=,.@:/-_] (the operator generates it per tenant)")
         return v
 
@@ -72,7 +71,7 @@ class TenantConfig(Section):
     @field_validator("bucket_name")
     @classmethod
     def _bucket(cls, v: str) -> str:
-        if not BUCKET.match(v):
+        if not BUCKET.fullmatch(v):
             raise ValueError("must be a valid bucket name")
         return v
 
@@ -107,5 +106,9 @@ def load_tenant_mapping(config: Mapping[str, Any]) -> TenantConfig:
 
 
 def load_tenant_file(path: Path | str) -> TenantConfig:
-    doc = yaml.safe_load(Path(path).read_text()) or {}
+    from stack_config.loader import read_stack_document
+
+    doc = read_stack_document(Path(path))  # bounded, duplicate keys refused, like the platform's stack files
+    if not isinstance(doc, dict) or not isinstance(doc.get("config") or {}, dict):
+        raise ConfigError([Problem("config", "a tenant stack file is a mapping with a `config:` mapping")])
     return load_tenant_mapping(doc.get("config") or {})

@@ -102,7 +102,7 @@ def test_backend_follows_pulumi_login(tmp_path):
     assert engine.backend_url(None, env)[1] == "default"
 
 
-SECRET_STACK = "config:\n  zenml-platform:workspaces:\n    - name: a\n      secretEnv:\n        TOKEN:\n          secure: v1:abc\n"
+SECRET_STACK = "config:\n  zenml-platform:workspaces:\n    - name: a\n      secretEnv:\n        TOKEN:\n          secure: v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA==\n"
 
 
 def test_passphrase_required_when_the_stack_has_secrets(tmp_path, capsys):
@@ -111,7 +111,7 @@ def test_passphrase_required_when_the_stack_has_secrets(tmp_path, capsys):
     assert exit_code(engine.passphrase_env, f, {}) == 2
     message = capsys.readouterr().err
     assert "PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE" in message
-    assert "workspaces[0].secretEnv.TOKEN" in message and "v1:abc" not in message
+    assert "workspaces[0].secretEnv.TOKEN" in message and "v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA==" not in message
     assert engine.passphrase_env(f, {"PULUMI_CONFIG_PASSPHRASE": "p"}) == {}
     pf = tmp_path / "pass"
     pf.write_text("p")

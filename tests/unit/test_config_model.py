@@ -95,7 +95,7 @@ def test_plain_secret_is_rejected_with_the_command_to_fix_it():
 
 def test_secure_value_in_a_non_secret_field_is_explained_without_its_value():
     data = namespaced(LOCAL_MIN)
-    data["zenml-platform:domain"] = {"secure": "v1:abc"}
+    data["zenml-platform:domain"] = {"secure": "v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA=="}
     with pytest.raises(ConfigError) as info:
         load_from_mapping(data)
     assert {p.path: p.reason for p in info.value.problems} == {
@@ -208,7 +208,7 @@ def test_runtime_loader_marks_only_secure_paths_secret(tmp_path, monkeypatch):
         "  zenml-platform:registryMirror:\n"
         "    registry: reg.internal\n"
         "    pullSecret:\n"
-        "      secure: v1:ciphertext\n"
+        "      secure: v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA==\n"
         "  zenml-platform:workspaces:\n"
         "    - name: a\n"
     )

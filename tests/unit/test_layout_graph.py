@@ -198,7 +198,7 @@ def test_in_cluster_postgres_accepts_tls_connections_only(preview):
 def test_control_plane_release(preview):
     cfg = config(workspaces=[pro("team-a")], controlPlane=CP,
                  identityProvider={"type": "oidc", "oidc": {"discoveryUrl": "https://idp.corp/.well-known/openid-configuration",
-                                                            "clientId": "zenml", "clientSecret": {"secure": "v1:x"}}})
+                                                            "clientId": "zenml", "clientSecret": {"secure": "v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA=="}}})
     result = plan(cfg, preview)
     [release] = result.of_type("kubernetes:helm.sh/v3:Release")
     assert release.inputs["chart"] == "charts/zenml-pro-0.13.12.tgz"

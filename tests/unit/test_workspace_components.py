@@ -140,7 +140,7 @@ def test_migration_job_has_its_own_identity_and_resources(preview):
 
 def test_no_secret_value_reaches_any_input_in_clear(preview):
     ws = copy.deepcopy(PRO_WORKSPACE)
-    ws["secretEnv"] = {"EXTRA_TOKEN": {"secure": "v1:whatever"}}
+    ws["secretEnv"] = {"EXTRA_TOKEN": {"secure": "v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA=="}}
     cfg = config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"archive": "charts/zenml-pro-0.13.12.tgz"}})
     result = plan(cfg, preview)
     dump = repr([r.inputs for r in result.registrations])
@@ -341,7 +341,7 @@ def test_tls_disabled_is_explicit_and_serves_http():
 
 
 def test_registry_mirror_rewrites_every_image_and_adds_pull_secrets(preview):
-    cfg = config(registryMirror={"registry": "mirror.corp:5000/zenml", "pullSecret": {"secure": "v1:x"}, "imagePullSecrets": ["extra"]})
+    cfg = config(registryMirror={"registry": "mirror.corp:5000/zenml", "pullSecret": {"secure": "v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA=="}, "imagePullSecrets": ["extra"]})
     result = plan(cfg, preview)
     images = []
     for obj in kubernetes_objects(result.registrations):
