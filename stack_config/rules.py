@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections import Counter
 
 from stack_config.cloud import check_cloud
@@ -122,7 +124,10 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
             f"the control plane host zenml.<domain> is {len(cfg.control_plane_host)} characters; DNS allows 253")
 
     cp = cfg.control_plane
-    if cp.enabled and cp.chart.archive and cp.chart.version not in cp.chart.archive.rsplit("/", 1)[-1]:
+    # `helm pull` names the archive <chart>-<version>.tgz: a name that carries another version is a drift between
+    # the chart and the image tags (which follow chart.version). A renamed archive without a version is not checked.
+    archive_versions = re.findall(r"[0-9]+\.[0-9]+\.[0-9]+", (cp.chart.archive or "").rsplit("/", 1)[-1])
+    if cp.enabled and cp.chart.archive and archive_versions and cp.chart.version not in archive_versions:
         add("controlPlane.chart.version",
             f"the archive {cp.chart.archive} does not look like chart {cp.chart.version}: set chart.version to the "
             "archive's version (the API and dashboard image tags follow it)")

@@ -154,5 +154,8 @@ def run_client(version: str, workdir: Path, url: str, username: str, password: s
         "ZENML_ENABLE_REPO_INIT_WARNINGS": "false",
         "ZENML_LOGGING_VERBOSITY": "WARN",
     }
-    return subprocess.run([str(zenml_python(version)), "-c", script], cwd=workdir, env=env, capture_output=True,
+    # ZenML resolves step code from its source file (with `-c` it asks for `zenml init`): run a real file.
+    path = workdir / "client_script.py"
+    path.write_text(script)
+    return subprocess.run([str(zenml_python(version)), str(path)], cwd=workdir, env=env, capture_output=True,
                           text=True, timeout=timeout)
