@@ -57,6 +57,14 @@ def _pods(kube, namespace: str) -> list[dict]:
     return kube.get(f"/api/v1/namespaces/{namespace}/pods")["items"]
 
 
+def _servers(kube, namespace: str = NS) -> list[dict]:
+    """The server's pods (not the migration Job's, which carry the same name label), running or starting."""
+    return [p for p in _pods(kube, namespace)
+            if p["metadata"]["labels"].get("app.kubernetes.io/name") == "zenml-server"
+            and p["metadata"]["labels"].get("app.kubernetes.io/component") != "migration"
+            and p["status"]["phase"] in ("Running", "Pending")]
+
+
 def _ready(pod: dict) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
 
@@ -168,7 +176,7 @@ def test_client_logs_in_and_runs_a_pipeline(deployed, kube, node, node_dir, ca_f
 
 
 def test_network_policies_are_enforced(deployed, kube, node, pulumi):
-    server = [p for p in _pods(kube, NS) if p["metadata"]["labels"].get("app.kubernetes.io/name") == "zenml-server"][0]
+    server = _servers(kube)[0]
     image = server["spec"]["containers"][0]["image"]
     db_host = f"{_db_pod(kube)['metadata']['name'].rsplit('-', 1)[0]}.{NS}.svc.cluster.local"
     connect = (
@@ -192,7 +200,7 @@ def test_network_policies_are_enforced(deployed, kube, node, pulumi):
         {"name": "second", "database": {"inCluster": {"engine": "mariadb", "storageSize": "1Gi"}}})
     path.write_text(yaml.safe_dump(doc))
     pulumi.run("up", "--stack", "local", "--yes", "--skip-preview", "--diff=false", timeout=1500)
-    second = [p for p in _pods(kube, "zenml-second") if p["metadata"]["labels"].get("app.kubernetes.io/name") == "zenml-server"]
+    second = _servers(kube, "zenml-second")
     assert second and _ready(second[0])
     second_labels = {k: v for k, v in second[0]["metadata"]["labels"].items() if k != "pod-template-hash"}
     phase, logs = node.probe_pod("zenml-second", "probe-cross", image, connect, labels=second_labels)
@@ -203,14 +211,13 @@ def test_pods_come_back_after_deletion_and_the_run_is_kept(deployed, kube, node,
     run_id = (node_dir / "run-id").read_text().strip()
     url = deployed["outputs"]["workspaces"]["default"]["url"]
     for label in ("zenml-server", None):
-        pod = _db_pod(kube) if label is None else [
-            p for p in _pods(kube, NS) if p["metadata"]["labels"].get("app.kubernetes.io/name") == label][0]
+        pod = _db_pod(kube) if label is None else _servers(kube)[0]
         uid = pod["metadata"]["uid"]
         node.kubectl("delete", "pod", "-n", NS, pod["metadata"]["name"], "--wait=true", timeout=180)
 
         def back():
-            pods = [p for p in _pods(kube, NS) if p["metadata"]["labels"].get("app.kubernetes.io/name")
-                    == pod["metadata"]["labels"]["app.kubernetes.io/name"] and p["metadata"]["uid"] != uid]
+            same = _servers(kube) if label else [_db_pod(kube)]
+            pods = [p for p in same if p["metadata"]["uid"] != uid]
             return pods and all(_ready(p) for p in pods)
 
         _wait(f"a new Ready {pod['metadata']['labels']['app.kubernetes.io/name']} pod", back, timeout=300)
