@@ -183,8 +183,16 @@ def test_network_policies_are_enforced(deployed, kube, node, pulumi):
         "import socket, sys\n"
         f"addr = socket.getaddrinfo('{db_host}', 3306, socket.AF_INET)[0][4]\n"
         "print('DNS', addr[0])\n"
-        "s = socket.socket(); s.settimeout(4)\n"
-        "try:\n    s.connect(addr); print('CONNECTED')\nexcept OSError as e:\n    print('BLOCKED', type(e).__name__)\n"
+        # The enforcer learns a new pod's address within seconds: try for 20 s (bounded), so a pod that may
+        # connect does, and one that may not has had time to be blocked by its own rules, not by a race.
+        "import time\n"
+        "last = None\n"
+        "for _ in range(20):\n"
+        "    s = socket.socket(); s.settimeout(2)\n"
+        "    try:\n        s.connect(addr); print('CONNECTED'); break\n"
+        "    except OSError as e:\n        last = type(e).__name__; time.sleep(1)\n"
+        "    finally:\n        s.close()\n"
+        "else:\n    print('BLOCKED', last)\n"
     )
     phase, logs = node.probe_pod(NS, "probe-unlabelled", image, connect)
     assert "DNS " in logs, logs  # allow-dns lets every pod resolve names
