@@ -235,6 +235,9 @@ def next_steps(cfg: StackConfig, outputs: dict[str, Any]) -> list[str]:
         steps.append("pulumi stack output caBundle > zenml-ca.pem  # trust it: export REQUESTS_CA_BUNDLE=$PWD/zenml-ca.pem")
     if cfg.control_plane.enabled:
         steps.append("pulumi stack output controlPlane --show-secrets  # admin password for the first login")
+    ca = " --ssl-ca-cert zenml-ca.pem" if outputs.get("caBundle") is not None else ""
     for ws in cfg.workspaces:
-        steps.append(f"zenml login {cfg.url_of(ws)}")
+        steps.append(f"zenml login {cfg.url_of(ws)}{ca}")
+    if outputs.get("adminCredentials") is not None:
+        steps.append("pulumi stack output adminCredentials --show-secrets  # the generated admin of each OSS workspace")
     return steps

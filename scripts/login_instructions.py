@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
 def instructions(outputs: dict, ca_file: str, stack: str = "local", zenml_version: str | None = None) -> list[str]:
     lines = []
     pip = f'pip install "zenml=={zenml_version}"' if zenml_version else "pip install zenml"
@@ -21,7 +24,7 @@ def instructions(outputs: dict, ca_file: str, stack: str = "local", zenml_versio
     for name, ws in sorted((outputs.get("workspaces") or {}).items()):
         url = ws["url"]
         host = url.split("://", 1)[1].split("/", 1)[0]
-        reveal = f"pulumi stack output adminCredentials --stack {stack} --show-secrets --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"{name}\"][\"password\"])'"
+        reveal = f"{shlex.quote(str(ROOT / 'scripts' / 'admin-password.sh'))} {shlex.quote(name)} {shlex.quote(stack)}"
         lines += [
             f"ZenML workspace '{name}': {url}",
             f"  host name   {host} -> 127.0.0.1 (/etc/hosts entry made by the local node; removed by `make cluster-down`)",
@@ -31,7 +34,7 @@ def instructions(outputs: dict, ca_file: str, stack: str = "local", zenml_versio
             f"  log in      zenml login {url} --ssl-ca-cert {ca}   (opens the web login; sign in as admin)",
             "  or, without a browser:",
             f"              export ZENML_STORE_URL={url} ZENML_STORE_VERIFY_SSL={ca} ZENML_STORE_USERNAME=admin",
-            f"              export ZENML_STORE_PASSWORD=\"$({reveal})\"",
+            f"              ZENML_STORE_PASSWORD=\"$({reveal})\" && export ZENML_STORE_PASSWORD",
             "              zenml status",
         ]
     return lines

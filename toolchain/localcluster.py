@@ -539,9 +539,10 @@ def _pid_matches(pid: int, exe: str) -> bool:
     return os.path.basename(argv0) == os.path.basename(exe)
 
 
-def _read_pids(state: Path) -> dict[str, tuple[int, str]]:
+def _read_pids(state: Path, components: tuple[str, ...] = COMPONENTS) -> dict[str, tuple[int, str]]:
+    """name -> (pid, executable) from the pid files `_start` wrote (kwok mode's components by default)."""
     out = {}
-    for name in COMPONENTS:
+    for name in components:
         p = state / "pids" / f"{name}.pid"
         if p.exists():
             try:
@@ -979,7 +980,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ingress-port", type=int, default=None,
                     help="host loopback port for the ingress controller's HTTPS (up, node mode; default 443)")
     ap.add_argument("--json", action="store_true", help="print machine-readable output")
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)  # `hosts --dir D NAME...` as well as `hosts NAME... --dir D`
     try:
         if args.command == "up":
             t0 = time.monotonic()

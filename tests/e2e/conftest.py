@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import ROOT, Kube, Pulumi, copy_project, toolchain_env
+from tests.e2e.harness import Kube, Pulumi, local_stack, toolchain_env
 
 
 @pytest.fixture(scope="session")
@@ -38,23 +37,7 @@ def kube(cluster) -> Kube:
 
 @pytest.fixture(scope="session")
 def pulumi(e2e_dir, env, cluster) -> Pulumi:
-    project = copy_project(e2e_dir / "project")
-    # A salt belongs to one passphrase: drop any a developer's own run left in the file.
-    text = (ROOT / "stacks" / "Pulumi.local.yaml").read_text()
-    lines = [line for line in text.splitlines() if not line.startswith("encryptionsalt:")]
-    (project / "stacks" / "Pulumi.local.yaml").write_text("\n".join(lines) + "\n")
-    state = e2e_dir / "state"
-    state.mkdir()
-    run_env = {
-        **env,
-        "KUBECONFIG": str(cluster.kubeconfig),
-        "PULUMI_BACKEND_URL": f"file://{state}",
-        "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24),
-    }
-    run_env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
-    p = Pulumi(project, run_env)
-    p.run("stack", "init", "local")
-    return p
+    return local_stack(e2e_dir / "project", env, cluster.kubeconfig, e2e_dir / "state")
 
 
 @pytest.fixture(scope="session")

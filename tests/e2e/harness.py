@@ -95,3 +95,26 @@ class Kube:
             for value in (item.get("data") or {}).values():
                 values.append(base64.b64decode(value).decode(errors="replace"))
         return values
+
+
+def local_stack(project_dir: Path, env: dict[str, str], kubeconfig: Path, state_dir: Path) -> "Pulumi":
+    """A throwaway copy of the project with the `local` stack initialised on a file backend in ``state_dir``,
+    under its own passphrase, talking to the cluster of ``kubeconfig``."""
+    import secrets
+
+    project = copy_project(project_dir)
+    # A salt belongs to one passphrase: drop any a developer's own run left in the file.
+    text = (ROOT / "stacks" / "Pulumi.local.yaml").read_text()
+    lines = [ln for ln in text.splitlines() if not ln.startswith(("encryptionsalt:", "encryptedkey:", "secretsprovider:"))]
+    (project / "stacks" / "Pulumi.local.yaml").write_text("\n".join(lines) + "\n")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    run_env = {
+        **env,
+        "KUBECONFIG": str(kubeconfig),
+        "PULUMI_BACKEND_URL": f"file://{state_dir}",
+        "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24),
+    }
+    run_env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    p = Pulumi(project, run_env)
+    p.run("stack", "init", "local")
+    return p

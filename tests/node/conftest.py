@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import ROOT, Kube, Pulumi, copy_project, toolchain_env
+from tests.e2e.harness import Kube, Pulumi, local_stack, toolchain_env
 from tests.node.harness import Node
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -66,22 +65,7 @@ def pushed(node):
 
 @pytest.fixture(scope="session")
 def pulumi(node_dir, env, node, pushed) -> Pulumi:
-    project = copy_project(node_dir / "project")
-    text = (ROOT / "stacks" / "Pulumi.local.yaml").read_text()
-    lines = [ln for ln in text.splitlines() if not ln.startswith(("encryptionsalt:", "encryptedkey:", "secretsprovider:"))]
-    (project / "stacks" / "Pulumi.local.yaml").write_text("\n".join(lines) + "\n")
-    state = node_dir / "state"
-    state.mkdir()
-    run_env = {
-        **env,
-        "KUBECONFIG": str(node.info.kubeconfig),
-        "PULUMI_BACKEND_URL": f"file://{state}",
-        "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24),
-    }
-    run_env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
-    p = Pulumi(project, run_env)
-    p.run("stack", "init", "local")
-    return p
+    return local_stack(node_dir / "project", env, node.info.kubeconfig, node_dir / "state")
 
 
 @pytest.fixture(scope="session")

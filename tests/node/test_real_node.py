@@ -175,6 +175,34 @@ def test_client_logs_in_and_runs_a_pipeline(deployed, kube, node, node_dir, ca_f
     assert wrong.returncode != 0
 
 
+def test_printed_login_instructions_work_as_printed(deployed, pulumi, node_dir, ca_file):
+    """What `make deploy-local` prints, run verbatim in a shell: the non-browser login reaches the server."""
+    import importlib.util
+    import os
+    import subprocess
+
+    from tests.e2e.harness import ROOT
+    from tests.node.harness import zenml_python
+
+    spec = importlib.util.spec_from_file_location("login_instructions", ROOT / "scripts" / "login_instructions.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    outputs = {k: v for k, v in deployed["outputs"].items() if k != "adminCredentials"}  # what deploy-local reads
+    lines = mod.instructions(outputs, str(ca_file), "local", VERSION)
+    start = lines.index("  or, without a browser:") + 1
+    commands = [ln.strip() for ln in lines[start:start + 3]]
+    assert commands[-1] == "zenml status", commands
+    home = node_dir / "printed-login"
+    home.mkdir()
+    env = {**pulumi.env, "HOME": str(home), "ZENML_CONFIG_PATH": str(home / "zenconfig"),
+           "PATH": f"{zenml_python(VERSION).parent}{os.pathsep}{pulumi.env['PATH']}", "ZENML_ANALYTICS_OPT_IN": "false"}
+    proc = subprocess.run(["bash", "-c", "set -e\n" + "\n".join(commands)], env=env, cwd=home, capture_output=True,
+                          text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "default.zenml.localhost" in out and "admin" in out, out[-4000:]
+
+
 def test_network_policies_are_enforced(deployed, kube, node, pulumi):
     server = _servers(kube)[0]
     image = server["spec"]["containers"][0]["image"]

@@ -43,6 +43,34 @@ def _pod_security(uid: int = 65532, sysctls: list[dict[str, str]] | None = None)
     return sc
 
 
+def _identity(ns: str, name: str, rules: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """A ServiceAccount and the cluster-wide role it is bound to: what an add-on may read, nothing more."""
+    role = f"zenml-platform:{name}"
+    return [
+        (f"/api/v1/namespaces/{ns}/serviceaccounts", {
+            "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": ns}}),
+        ("/apis/rbac.authorization.k8s.io/v1/clusterroles", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role},
+            "rules": rules}),
+        ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": role},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}]}),
+    ]
+
+
+def _deployment(ns: str, name: str, labels: dict[str, str], pod_spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """One replica running as the add-on's own ServiceAccount."""
+    return (f"/apis/apps/v1/namespaces/{ns}/deployments", {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"serviceAccountName": name, **pod_spec}},
+        }})
+
+
 def corefile(ingress_domain: str | None) -> str:
     ingress = ""
     if ingress_domain:
@@ -78,33 +106,14 @@ def coredns_objects(version: str, ingress_domain: str | None) -> list[tuple[str,
     labels = {"k8s-app": "kube-dns"}
     ns = "kube-system"
     return [
-        ("/api/v1/namespaces/kube-system/serviceaccounts", {
-            "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "coredns", "namespace": ns}}),
-        ("/apis/rbac.authorization.k8s.io/v1/clusterroles", {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": "zenml-platform:coredns"},
-            "rules": [
-                {"apiGroups": [""], "resources": ["endpoints", "services", "pods", "namespaces"], "verbs": ["list", "watch"]},
-                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
-            ]}),
-        ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "zenml-platform:coredns"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "zenml-platform:coredns"},
-            "subjects": [{"kind": "ServiceAccount", "name": "coredns", "namespace": ns}]}),
+        *_identity(ns, "coredns", [
+            {"apiGroups": [""], "resources": ["endpoints", "services", "pods", "namespaces"], "verbs": ["list", "watch"]},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+        ]),
         ("/api/v1/namespaces/kube-system/configmaps", {
             "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "coredns", "namespace": ns},
             "data": {"Corefile": corefile(ingress_domain)}}),
-        ("/apis/apps/v1/namespaces/kube-system/deployments", {
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "coredns", "namespace": ns, "labels": labels},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "serviceAccountName": "coredns",
+        _deployment(ns, "coredns", labels, {
                         "priorityClassName": "system-cluster-critical",
                         "dnsPolicy": "Default",
                         "securityContext": _pod_security(sysctls=[{"name": "net.ipv4.ip_unprivileged_port_start", "value": "53"}]),
@@ -124,9 +133,7 @@ def coredns_objects(version: str, ingress_domain: str | None) -> list[tuple[str,
                             "volumeMounts": [{"name": "config", "mountPath": "/etc/coredns", "readOnly": True}],
                         }],
                         "volumes": [{"name": "config", "configMap": {"name": "coredns"}}],
-                    },
-                },
-            }}),
+        }),
         ("/api/v1/namespaces/kube-system/services", {
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "kube-dns", "namespace": ns, "labels": labels},
@@ -166,36 +173,17 @@ def traefik_objects(version: str, node_ip: str) -> list[tuple[str, dict[str, Any
     return [
         ("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
             "pod-security.kubernetes.io/enforce": "restricted"}}}),
-        (f"/api/v1/namespaces/{ns}/serviceaccounts", {
-            "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "traefik", "namespace": ns}}),
-        ("/apis/rbac.authorization.k8s.io/v1/clusterroles", {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": "zenml-platform:traefik"},
-            "rules": [
-                {"apiGroups": [""], "resources": ["services", "endpoints", "secrets", "nodes"], "verbs": ["get", "list", "watch"]},
-                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
-                {"apiGroups": ["networking.k8s.io", "extensions"], "resources": ["ingresses", "ingressclasses"], "verbs": ["get", "list", "watch"]},
-                {"apiGroups": ["networking.k8s.io", "extensions"], "resources": ["ingresses/status"], "verbs": ["update"]},
-            ]}),
-        ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "zenml-platform:traefik"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "zenml-platform:traefik"},
-            "subjects": [{"kind": "ServiceAccount", "name": "traefik", "namespace": ns}]}),
+        *_identity(ns, "traefik", [
+            {"apiGroups": [""], "resources": ["services", "endpoints", "secrets", "nodes"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["networking.k8s.io", "extensions"], "resources": ["ingresses", "ingressclasses"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["networking.k8s.io", "extensions"], "resources": ["ingresses/status"], "verbs": ["update"]},
+        ]),
         ("/apis/networking.k8s.io/v1/ingressclasses", {
             "apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
             "metadata": {"name": INGRESS_CLASS, "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
             "spec": {"controller": "traefik.io/ingress-controller"}}),
-        (f"/apis/apps/v1/namespaces/{ns}/deployments", {
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "traefik", "namespace": ns, "labels": labels},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "serviceAccountName": "traefik",
+        _deployment(ns, "traefik", labels, {
                         "securityContext": _pod_security(),
                         "containers": [{
                             "name": "traefik",
@@ -214,9 +202,7 @@ def traefik_objects(version: str, node_ip: str) -> list[tuple[str, dict[str, Any
                             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                         }],
                         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
-                    },
-                },
-            }}),
+        }),
         (f"/api/v1/namespaces/{ns}/services", {
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "traefik", "namespace": ns, "labels": labels},

@@ -63,16 +63,7 @@ def _start(state: Path, name: str, argv: list[str], ns: str | None) -> subproces
 
 
 def _read_pids(state: Path) -> dict[str, tuple[int, str]]:
-    out = {}
-    for name in COMPONENTS:
-        p = state / "pids" / f"{name}.pid"
-        if p.exists():
-            try:
-                pid_s, exe = p.read_text().split("\n", 1)
-                out[name] = (int(pid_s), exe.strip())
-            except ValueError:
-                continue
-    return out
+    return lc._read_pids(state, COMPONENTS)
 
 
 def _port_free(port: int) -> bool:
