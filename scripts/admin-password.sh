@@ -23,6 +23,7 @@ import json, os, sys
 creds = json.loads(sys.stdin.read() or "null") or {}
 ws = os.environ["WS"]
 if ws not in creds:
-    sys.exit(f"admin-password: no generated admin for workspace {ws!r} (workspaces with one: {\", \".join(sorted(creds)) or \"none\"})")
+    known = ", ".join(sorted(creds)) or "none"
+    sys.exit("admin-password: no generated admin for workspace %r (workspaces with one: %s)" % (ws, known))
 print(creds[ws]["password"])
 ' <<<"$creds"

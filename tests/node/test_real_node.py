@@ -196,6 +196,10 @@ def test_printed_login_instructions_work_as_printed(deployed, pulumi, node_dir, 
     home.mkdir()
     env = {**pulumi.env, "HOME": str(home), "ZENML_CONFIG_PATH": str(home / "zenconfig"),
            "PATH": f"{zenml_python(VERSION).parent}{os.pathsep}{pulumi.env['PATH']}", "ZENML_ANALYTICS_OPT_IN": "false"}
+    reveal = commands[1].split('"$(', 1)[1].rsplit(')"', 1)[0]
+    pw = subprocess.run(["bash", "-c", reveal], env=env, cwd=home, capture_output=True, text=True, timeout=120)
+    assert pw.returncode == 0 and pw.stdout.strip(), f"the printed password command failed: {pw.stderr[-2000:]}"
+    assert pw.stdout.strip() == deployed["outputs"]["adminCredentials"]["default"]["password"]
     proc = subprocess.run(["bash", "-c", "set -e\n" + "\n".join(commands)], env=env, cwd=home, capture_output=True,
                           text=True, timeout=300)
     out = proc.stdout + proc.stderr
