@@ -231,8 +231,10 @@ def _run_job(kube: Kubectl, manifest: dict[str, Any], timeout: float) -> tuple[b
 
 
 def _server_pods(kube: Kubectl, selector: dict[str, str]) -> list[str]:
+    """Pods of the server's selector that still run. The finished migration Job's pod carries the same labels."""
     sel = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-    out = kube.run("get", "pods", "-l", sel, "-o", "name").stdout
+    out = kube.run("get", "pods", "-l", sel, "--field-selector=status.phase!=Succeeded,status.phase!=Failed",
+                   "-o", "name").stdout
     return [ln for ln in out.splitlines() if ln.strip()]
 
 

@@ -128,7 +128,7 @@ def test_restore_needs_yes_without_a_terminal(kube):
 
 
 def test_restore_checks_scales_down_restores_and_brings_the_server_back(kube):
-    result = run("restore", "-s", "cli-test-bk", "-w", "default", "--dump", "latest", "--yes", "--json")
+    result = run("restore", "-s", "cli-test-bk", "-w", "default", "--dump", "latest", "--yes", "--json", "--timeout", "15")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["dump"] == DUMP and data["tables"] == 57 and data["replicas"] == 2
