@@ -33,6 +33,10 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
 
 TLS_DIR = "/etc/zenml-db-tls"
 
+# sh has no pipefail: without this a dump that cannot connect still "succeeds" with an empty .sql.gz (seen on the
+# real node when the NetworkPolicy admitted a new pod a moment late). The Job fails and its backoffLimit retries.
+_FAIL_ON_DUMP_ERROR = 'if [ -e /tmp/dump.failed ]; then rm -f "$f.partial"; echo "dump failed; no backup written"; exit 1; fi; '
+
 
 def _mysql_config(tls: bool, tls_dir: str) -> dict[str, str]:
     """One conf.d file; MySQL 8 and MariaDB 10.11 read the same options."""
@@ -65,8 +69,8 @@ MYSQL = Engine(
     readiness=["sh", "-c", 'mysqladmin ping -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" --silent'],
     dump_script=lambda tls: (
         'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '
-        'mysqldump --host="$DB_HOST" --user=root --single-transaction --routines --triggers '
-        '--databases "$DB_NAME" | gzip > "$f.partial"; mv "$f.partial" "$f"; '
+        'rm -f /tmp/dump.failed; { mysqldump --host="$DB_HOST" --user=root --single-transaction --routines --triggers '
+        '--databases "$DB_NAME" || touch /tmp/dump.failed; } | gzip > "$f.partial"; ' + _FAIL_ON_DUMP_ERROR + 'mv "$f.partial" "$f"; '
         'find /backups -name "*.sql.gz" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
     ),
     dump_env=lambda secret, host, db, user: [
@@ -102,8 +106,9 @@ MARIADB = Engine(
     # MariaDB 10.11 clients do not use TLS unless asked: --ssl when the server requires it.
     dump_script=lambda tls: (
         'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '
-        'mariadb-dump --host="$DB_HOST" --user=root ' + ("--ssl " if tls else "") + '--single-transaction '
-        '--routines --triggers --databases "$DB_NAME" | gzip > "$f.partial"; mv "$f.partial" "$f"; '
+        'rm -f /tmp/dump.failed; { mariadb-dump --host="$DB_HOST" --user=root ' + ("--ssl " if tls else "") + '--single-transaction '
+        '--routines --triggers --databases "$DB_NAME" || touch /tmp/dump.failed; } | gzip > "$f.partial"; '
+        + _FAIL_ON_DUMP_ERROR + 'mv "$f.partial" "$f"; '
         'find /backups -name "*.sql.gz" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
     ),
     dump_env=lambda secret, host, db, user: [
