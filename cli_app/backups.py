@@ -203,15 +203,22 @@ def restore_job(cron: dict[str, Any], t: Target, name: str, dump: str, check_onl
         'set -eu; cd /backups; f="$DUMP"; '
         'if [ "$f" = latest ]; then f=""; for d in *.sql.gz; do [ -f "$d" ] && f="$d"; done; fi; '
         'if [ -z "$f" ] || [ ! -f "$f" ]; then echo "no dump ${f:-(none)} in the backup volume; it holds:"; ls -l; exit 3; fi; '
-        'gunzip -t "$f"; echo "DUMP $f"'
+        'gunzip -t "$f"; '
+        # An empty dump would drop the database and load nothing: refuse it before anything changes.
+        'if ! gunzip -c "$f" | grep -q "^CREATE TABLE"; then echo "dump $f holds no table; not restoring it"; exit 3; fi; '
+        'echo "DUMP $f"'
     )
     if check_only:
         script = check
     else:
         flags = tls_flags if t.tls else ""
         run = f'{client} --host="$DB_HOST" --user=root {flags}'.rstrip()
+        # A new pod's egress may be admitted by the NetworkPolicy a moment after it starts: bounded retries.
+        reach = (f'i=0; until {run} -e "SELECT 1" >/dev/null 2>&1; do i=$((i+1)); '
+                 f'if [ "$i" -ge 30 ]; then echo "cannot reach the database at $DB_HOST:"; {run} -e "SELECT 1"; exit 4; fi; '
+                 'sleep 2; done')
         script = (
-            f'{check}; {run} -e "DROP DATABASE IF EXISTS \\`$DB_NAME\\`"; '
+            f'{check}; {reach}; {run} -e "DROP DATABASE IF EXISTS \\`$DB_NAME\\`"; '
             f'gunzip -c "$f" | {run}; '
             f'{run} -N -B -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema=\'$DB_NAME\'" | '
             'sed "s/^/TABLES /"'

@@ -153,7 +153,10 @@ def test_restore_checks_scales_down_restores_and_brings_the_server_back(kube):
         assert {"name": "backups", "mountPath": "/backups"} in c["volumeMounts"]
     script = restore["spec"]["template"]["spec"]["containers"][0]["command"][2]
     assert 'gunzip -t "$f"' in script and script.index("gunzip -t") < script.index("DROP DATABASE")
-    assert script.count("--ssl --ssl-ca=/etc/zenml-db-ca/ca.crt --ssl-verify-server-cert") == 3
+    # Every client call (reach, drop, load, count) verifies the server's certificate against the database CA.
+    calls = script.count('mariadb --host="$DB_HOST" --user=root')
+    assert calls == 5 and script.count('--user=root --ssl --ssl-ca=/etc/zenml-db-ca/ca.crt --ssl-verify-server-cert') == calls
+    assert script.index('-e "SELECT 1"') < script.index("DROP DATABASE")
     volumes = {v["name"]: v for v in restore["spec"]["template"]["spec"]["volumes"]}
     assert f"secret/{volumes['db-ca']['secret']['secretName']}" in kube.secrets  # the CA Secret the stack creates
     assert "PRIVATE" not in json.dumps(restore) and "password" not in script.lower()
