@@ -29,18 +29,36 @@ def sh(script: str, tmp_path: Path, bindir: Path, **env: str) -> subprocess.Comp
                                "RETENTION_DAYS": "7", **env})
 
 
-@pytest.mark.parametrize("engine,client", [(MARIADB, "mariadb-dump"), (MYSQL, "mysqldump")])
-def test_a_failed_dump_fails_the_job_and_writes_no_backup(tmp_path, engine, client):
+ENGINES = [(MARIADB, "mariadb-dump", "mariadb"), (MYSQL, "mysqldump", "mysql")]
+
+
+@pytest.mark.parametrize("engine,client,cli", ENGINES)
+def test_a_failed_dump_fails_the_job_and_writes_no_backup(tmp_path, engine, client, cli):
     bindir = tmp_path / "bin"
+    stub(bindir, cli, "exit 0")
     stub(bindir, client, 'echo "Got error: 2002: Can\'t connect" >&2; exit 2')
     proc = sh(engine.dump_script(True), tmp_path, bindir)
     assert proc.returncode == 1 and "no backup written" in proc.stdout, (proc.stdout, proc.stderr)
     assert list((tmp_path / "backups").iterdir()) == []
 
 
-@pytest.mark.parametrize("engine,client", [(MARIADB, "mariadb-dump"), (MYSQL, "mysqldump")])
-def test_a_good_dump_is_written_whole(tmp_path, engine, client):
+@pytest.mark.parametrize("engine,client,cli", ENGINES)
+def test_an_unreachable_database_is_retried_a_bounded_number_of_times(tmp_path, engine, client, cli):
     bindir = tmp_path / "bin"
+    stub(bindir, cli, f'echo x >> {tmp_path}/tries; exit 1')
+    stub(bindir, "sleep", "exit 0")  # the 2 s between tries
+    stub(bindir, client, f"touch {tmp_path}/dumped")
+    proc = sh(engine.dump_script(True), tmp_path, bindir)
+    assert proc.returncode == 1 and "cannot reach the database at db" in proc.stdout
+    assert len((tmp_path / "tries").read_text().split()) == 30 and not (tmp_path / "dumped").exists()
+    assert list((tmp_path / "backups").iterdir()) == []
+
+
+@pytest.mark.parametrize("engine,client,cli", ENGINES)
+def test_a_good_dump_is_written_whole(tmp_path, engine, client, cli):
+    bindir = tmp_path / "bin"
+    stub(bindir, cli, f'[ -e {tmp_path}/up ] && exit 0; touch {tmp_path}/up; exit 1')  # reachable on the 2nd try
+    stub(bindir, "sleep", "exit 0")
     stub(bindir, client, 'echo "CREATE TABLE t (id int);"')
     proc = sh(engine.dump_script(False), tmp_path, bindir)
     assert proc.returncode == 0, proc.stderr
