@@ -91,6 +91,13 @@ def bproject(work, env, bnode) -> Pulumi:
     return p
 
 
+class _Outputs(dict):
+    """Stack outputs with the admin password: never shown in a failure report (pytest prints fixture values)."""
+
+    def __repr__(self) -> str:
+        return f"<stack outputs {sorted(self)}; values not shown>"
+
+
 @pytest.fixture(scope="module")
 def bdeployed(bproject, bnode):
     start = time.monotonic()
@@ -98,7 +105,7 @@ def bdeployed(bproject, bnode):
     TIMINGS["up"] = round(time.monotonic() - start, 1)
     outputs = json.loads(bproject.run("stack", "output", "--stack", "local", "--json", "--show-secrets").stdout)
     bnode.add_hosts([u.split("://", 1)[1].split("/", 1)[0] for u in (w["url"] for w in outputs["workspaces"].values())])
-    return outputs
+    return _Outputs(outputs)
 
 
 def cli(project: Pulumi, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
