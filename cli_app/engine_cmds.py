@@ -30,6 +30,10 @@ BackendOpt = typer.Option(
 YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required when stdin is not a terminal).")
 ParallelOpt = typer.Option(None, "--parallel", "-p", min=1, help="Resource operations in parallel (engine default: 4 x CPUs).")
 PolicyOpt = typer.Option(None, "--policy-pack", help="Run a policy pack directory (repeatable).", exists=False)
+AllowDowngradeOpt = typer.Option(
+    False, "--allow-downgrade",
+    help="Deploy a zenmlVersion lower than the deployed one (only to restore a backup taken with it; docs/operations.md).",
+)
 
 
 class Session:
@@ -73,6 +77,23 @@ def _policy_packs(packs: Optional[list[Path]]) -> list[str]:
             die(f"--policy-pack: {p} is not a directory")
         out.append(str(p.resolve()))
     return out
+
+
+def refuse_downgrade(session: Session, allow: bool) -> None:
+    """Exit 2 before the engine runs when a workspace would go to a lower zenmlVersion than the one deployed."""
+    from cli_app.downgrade import deployed_versions, downgrade_problems
+    from cli_app.engine import classify_error, error_lines
+
+    try:
+        raw = session.stack.outputs()
+    except Exception as exc:
+        lines = error_lines(exc)
+        code, hint = classify_error("\n".join(lines))
+        die("\n".join([f"cannot read the deployed versions of {session.name}:"] + [f"  {ln}" for ln in lines]
+                       + ([hint] if hint else [])), code)
+    problems = downgrade_problems(session.cfg, deployed_versions(raw or {}), allow)
+    if problems:
+        die("\n".join([f"{session.name}: refusing a downgrade; nothing changed:"] + [f"  {p}" for p in problems]))
 
 
 def execute(session: Session, operation: str, call: Callable[..., Any], as_json: bool, **kwargs: Any):
@@ -160,12 +181,14 @@ def preview(
     expect_no_changes: bool = typer.Option(False, "--expect-no-changes", help="Exit 3 if anything would change."),
     policy_pack: Optional[list[Path]] = PolicyOpt,
     parallel: Optional[int] = ParallelOpt,
+    allow_downgrade: bool = AllowDowngradeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Show what `up` would change (creates, updates, replaces, deletes; stateful ones flagged)."""
     summary_md = _summary_path(summary_md)
     packs = _policy_packs(policy_pack)
     s = Session(stack, backend)
+    refuse_downgrade(s, allow_downgrade)
     tracker, _, code = execute(s, "preview", s.stack.preview, as_json, policy_packs=packs or None, parallel=parallel)
     if code == 0 and expect_no_changes and tracker.has_changes():
         code = EXIT_CHANGES
@@ -179,11 +202,13 @@ def up(
     yes: bool = YesOpt,
     policy_pack: Optional[list[Path]] = PolicyOpt,
     parallel: Optional[int] = ParallelOpt,
+    allow_downgrade: bool = AllowDowngradeOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Deploy or update the stack."""
+    """Deploy or update the stack (refuses a lower zenmlVersion than the deployed one unless allowed)."""
     packs = _policy_packs(policy_pack)
     s = Session(stack, backend)
+    refuse_downgrade(s, allow_downgrade)
     _confirm(s, f"apply these changes to {s.name}?", yes,
              lambda: execute(s, "preview", s.stack.preview, False, policy_packs=packs or None, parallel=parallel))
     tracker, result, code = execute(s, "up", s.stack.up, as_json, policy_packs=packs or None, parallel=parallel)

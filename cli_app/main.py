@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import typer
 
-from cli_app import doctor, engine_cmds, images, init_cmd, offline, residency, schema, workspaces
+from cli_app import backups, doctor, engine_cmds, images, init_cmd, offline, residency, schema, workspaces
 
 app = typer.Typer(
     name="zenml-platform",
     help=(
         "Deploy and operate the ZenML platform with Pulumi: validate and plan offline, preview and apply.\n\n"
         "Offline (no engine, no credentials): init, validate, plan, images, residency, workspace, schema.\n"
-        "Engine (Pulumi Automation API): preview, up, destroy, refresh, drift, outputs; doctor checks the machine.\n\n"
+        "Engine (Pulumi Automation API): preview, up, destroy, refresh, drift, outputs; doctor checks the machine.\n"
+        "Cluster (kubectl): backup, restore a workspace's in-cluster database (docs/operations.md).\n\n"
         "Exit codes: 0 success, 1 operation failed, 2 invalid input or config, 3 changes found where none were expected.\n"
         "Docs: docs/cli.md."
     ),
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 OFFLINE = "Offline (no engine, no credentials)"
 ENGINE = "Engine (Pulumi Automation API)"
+CLUSTER = "Cluster (kubectl, the stack's kube context)"
 app.command(short_help="New commented stack file from a layout template.", rich_help_panel=OFFLINE)(init_cmd.init)
 app.command(short_help="Check a stack file (exit 2 with key paths).", rich_help_panel=OFFLINE)(offline.validate)
 app.command(short_help="Plan offline under mocks: resources by type, files.", rich_help_panel=OFFLINE)(offline.plan)
@@ -36,6 +38,8 @@ app.command(short_help="Delete the stack's resources (protected data stays).", r
 app.command(short_help="Read real resource state into the stack state.", rich_help_panel=ENGINE)(engine_cmds.refresh)
 app.command(short_help="Refresh preview that changes nothing; exit 3 on drift.", rich_help_panel=ENGINE)(engine_cmds.drift)
 app.command(short_help="Stack outputs (secrets masked).", rich_help_panel=ENGINE)(engine_cmds.outputs)
+app.command(short_help="Run a workspace's database backup now and wait for the dump.", rich_help_panel=CLUSTER)(backups.backup)
+app.command(short_help="Restore a dump into a workspace's database (server down meanwhile).", rich_help_panel=CLUSTER)(backups.restore)
 app.command(short_help="Check packages, Pulumi CLI/plugins, cluster, credentials.", rich_help_panel=ENGINE)(doctor.doctor)
 
 

@@ -43,6 +43,17 @@ PG_HBA_TLS = (
     "hostssl all  all  ::/0          scram-sha-256\n"
 )
 
+# sh has no pipefail: without this a dump that cannot connect still "succeeds" with an empty .sql.gz (seen on the
+# real node when the NetworkPolicy admitted a new pod a moment late). The Job fails and its backoffLimit retries.
+def _reach(client: str) -> str:
+    """Bounded wait (30 x 2 s) until the client connects: the NetworkPolicy admits a new pod's egress only after the
+    network plugin has seen the pod, which on a busy node takes seconds (every attempt of a Job failed otherwise)."""
+    return (f'i=0; until {client} -e "SELECT 1" >/dev/null 2>&1; do i=$((i+1)); '
+            'if [ "$i" -ge 30 ]; then echo "cannot reach the database at $DB_HOST"; exit 1; fi; sleep 2; done; ')
+
+
+_FAIL_ON_DUMP_ERROR = 'if [ -e /tmp/dump.failed ]; then rm -f "$f.partial"; echo "dump failed; no backup written"; exit 1; fi; '
+
 
 def _mysql_config(tls: bool, tls_dir: str) -> dict[str, str]:
     """One conf.d file; MySQL 8 and MariaDB 10.11 read the same options."""
@@ -75,8 +86,9 @@ MYSQL = Engine(
     readiness=["sh", "-c", 'mysqladmin ping -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" --silent'],
     dump_script=lambda tls: (
         'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '
-        'mysqldump --host="$DB_HOST" --user=root --single-transaction --routines --triggers '
-        '--databases "$DB_NAME" | gzip > "$f.partial"; mv "$f.partial" "$f"; '
+        + _reach('mysql --host="$DB_HOST" --user=root') +
+        'rm -f /tmp/dump.failed; { mysqldump --host="$DB_HOST" --user=root --single-transaction --routines --triggers '
+        '--databases "$DB_NAME" || touch /tmp/dump.failed; } | gzip > "$f.partial"; ' + _FAIL_ON_DUMP_ERROR + 'mv "$f.partial" "$f"; '
         'find /backups -name "*.sql.gz" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
     ),
     dump_env=lambda secret, host, db, user: [
@@ -112,8 +124,10 @@ MARIADB = Engine(
     # MariaDB 10.11 clients do not use TLS unless asked: --ssl when the server requires it.
     dump_script=lambda tls: (
         'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '
-        'mariadb-dump --host="$DB_HOST" --user=root ' + ("--ssl " if tls else "") + '--single-transaction '
-        '--routines --triggers --databases "$DB_NAME" | gzip > "$f.partial"; mv "$f.partial" "$f"; '
+        + _reach('mariadb --host="$DB_HOST" --user=root' + (" --ssl" if tls else "")) +
+        'rm -f /tmp/dump.failed; { mariadb-dump --host="$DB_HOST" --user=root ' + ("--ssl " if tls else "") + '--single-transaction '
+        '--routines --triggers --databases "$DB_NAME" || touch /tmp/dump.failed; } | gzip > "$f.partial"; '
+        + _FAIL_ON_DUMP_ERROR + 'mv "$f.partial" "$f"; '
         'find /backups -name "*.sql.gz" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
     ),
     dump_env=lambda secret, host, db, user: [

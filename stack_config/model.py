@@ -446,6 +446,11 @@ class Workspace(Section):
     name: str = Field(description="DNS label; names the namespace, host and database.")
     edition: Optional[Edition] = Field(None, description="Default: pro when a control plane exists, else oss.")
     zenml_version: Optional[ReleaseVersion] = None
+    allow_downgrade: bool = Field(
+        False,
+        description="Let preview/up deploy a zenmlVersion lower than the deployed one (ZenML does not support "
+        "downgrades: only for restoring a backup taken with that version; docs/operations.md).",
+    )
     host: Optional[HostName] = Field(None, description="Default: <name>.<domain>.")
     replicas: Optional[int] = Field(None, ge=1, le=50)
     max_replicas: Optional[int] = Field(None, ge=1, le=100)
