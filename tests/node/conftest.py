@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import Kube, Pulumi, local_stack, toolchain_env
-from tests.node.harness import Node
+from tests.node.harness import Node, mask_outputs
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -71,7 +71,7 @@ def pulumi(node_dir, env, node, pushed) -> Pulumi:
 @pytest.fixture(scope="session")
 def deployed(pulumi, node):
     proc = pulumi.run("up", "--stack", "local", "--yes", "--skip-preview", "--diff=false", timeout=1500)
-    outputs = json.loads(pulumi.run("stack", "output", "--stack", "local", "--json", "--show-secrets").stdout)
+    outputs = mask_outputs(json.loads(pulumi.run("stack", "output", "--stack", "local", "--json", "--show-secrets").stdout))
     hosts = [u.split("://", 1)[1].split("/", 1)[0] for u in (w["url"] for w in outputs["workspaces"].values())]
     node.add_hosts(hosts)
     return {"proc": proc, "outputs": outputs}

@@ -16,6 +16,21 @@ from typing import Any
 from tests.e2e.harness import ROOT
 
 
+class Masked(str):
+    """A secret as a test holds it: the value for use, `[secret]` for every repr pytest may print on failure."""
+
+    def __repr__(self) -> str:
+        return "'[secret]'"
+
+
+def mask_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Stack outputs with every generated admin password wrapped in Masked."""
+    creds = outputs.get("adminCredentials") or {}
+    for ws in creds.values():
+        ws["password"] = Masked(ws["password"])
+    return outputs
+
+
 @dataclass
 class Node:
     info: Any  # toolchain.localcluster.ClusterInfo
