@@ -68,34 +68,54 @@ def _mysql_config(tls: bool, tls_dir: str) -> dict[str, str]:
         ]
     return {"zenml.cnf": "\n".join(lines) + "\n"}
 
+def _mysql_family_env(prefix: str) -> Callable[[str, str, str], list[dict[str, Any]]]:
+    """The official MySQL and MariaDB images' variables, which differ only by their prefix."""
+    return lambda secret, db, user: [
+        _secret_env(f"{prefix}_ROOT_PASSWORD", secret, "root-password"),
+        {"name": f"{prefix}_DATABASE", "value": db},
+        {"name": f"{prefix}_USER", "value": user},
+        _secret_env(f"{prefix}_PASSWORD", secret, "password"),
+    ]
+
+
+def _mysql_family_dump(client: str, dumper: str, ssl_flag: bool) -> Callable[[bool], str]:
+    """A gzipped logical dump of one database; fails (and keeps no partial file) when the dump fails.
+    ``ssl_flag``: the client must be told to use TLS (MariaDB 10.11 clients do not try it by themselves)."""
+    def script(tls: bool) -> str:
+        ssl = " --ssl" if (tls and ssl_flag) else ""
+        return (
+            'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '
+            + _reach(f'{client} --host="$DB_HOST" --user=root{ssl}')
+            + f'rm -f /tmp/dump.failed; {{ {dumper} --host="$DB_HOST" --user=root{ssl} --single-transaction --routines '
+            '--triggers --databases "$DB_NAME" || touch /tmp/dump.failed; } | gzip > "$f.partial"; '
+            + _FAIL_ON_DUMP_ERROR + 'mv "$f.partial" "$f"; '
+            'find /backups -name "*.sql.gz" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
+        )
+
+    return script
+
+
+def _mysql_family_dump_env(secret: str, host: str, db: str, user: str) -> list[dict[str, Any]]:
+    return [
+        _secret_env("MYSQL_PWD", secret, "root-password"),
+        {"name": "DB_HOST", "value": host},
+        {"name": "DB_NAME", "value": db},
+    ]
+
+
 MYSQL = Engine(
     kind="mysql",
     port=3306,
     uid=999,
     data_path="/var/lib/mysql",
     run_paths=("/var/run/mysqld", "/tmp"),
-    env=lambda secret, db, user: [
-        _secret_env("MYSQL_ROOT_PASSWORD", secret, "root-password"),
-        {"name": "MYSQL_DATABASE", "value": db},
-        {"name": "MYSQL_USER", "value": user},
-        _secret_env("MYSQL_PASSWORD", secret, "password"),
-    ],
+    env=_mysql_family_env("MYSQL"),
     args=lambda tls: [],
     config_files=lambda tls, tls_dir: _mysql_config(tls, tls_dir),
     config_path="/etc/mysql/conf.d",
     readiness=["sh", "-c", 'mysqladmin ping -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" --silent'],
-    dump_script=lambda tls: (
-        'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '
-        + _reach('mysql --host="$DB_HOST" --user=root') +
-        'rm -f /tmp/dump.failed; { mysqldump --host="$DB_HOST" --user=root --single-transaction --routines --triggers '
-        '--databases "$DB_NAME" || touch /tmp/dump.failed; } | gzip > "$f.partial"; ' + _FAIL_ON_DUMP_ERROR + 'mv "$f.partial" "$f"; '
-        'find /backups -name "*.sql.gz" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
-    ),
-    dump_env=lambda secret, host, db, user: [
-        _secret_env("MYSQL_PWD", secret, "root-password"),
-        {"name": "DB_HOST", "value": host},
-        {"name": "DB_NAME", "value": db},
-    ],
+    dump_script=_mysql_family_dump("mysql", "mysqldump", ssl_flag=False),
+    dump_env=_mysql_family_dump_env,
 )
 
 # Debian bookworm's mariadb-server with our entrypoint (images/mariadb): the official MariaDB image's variable
@@ -107,12 +127,7 @@ MARIADB = Engine(
     uid=999,
     data_path="/var/lib/mysql",
     run_paths=("/run/mysqld", "/tmp"),
-    env=lambda secret, db, user: [
-        _secret_env("MARIADB_ROOT_PASSWORD", secret, "root-password"),
-        {"name": "MARIADB_DATABASE", "value": db},
-        {"name": "MARIADB_USER", "value": user},
-        _secret_env("MARIADB_PASSWORD", secret, "password"),
-    ],
+    env=_mysql_family_env("MARIADB"),
     args=lambda tls: [],
     config_files=lambda tls, tls_dir: _mysql_config(tls, tls_dir),
     config_path="/etc/mysql/conf.d",
@@ -122,19 +137,8 @@ MARIADB = Engine(
     # The password travels in the client's environment (MYSQL_PWD), not in its argv.
     readiness=["sh", "-c", 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb-admin ping --socket=/run/mysqld/mysqld.sock -uroot --silent'],
     # MariaDB 10.11 clients do not use TLS unless asked: --ssl when the server requires it.
-    dump_script=lambda tls: (
-        'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '
-        + _reach('mariadb --host="$DB_HOST" --user=root' + (" --ssl" if tls else "")) +
-        'rm -f /tmp/dump.failed; { mariadb-dump --host="$DB_HOST" --user=root ' + ("--ssl " if tls else "") + '--single-transaction '
-        '--routines --triggers --databases "$DB_NAME" || touch /tmp/dump.failed; } | gzip > "$f.partial"; '
-        + _FAIL_ON_DUMP_ERROR + 'mv "$f.partial" "$f"; '
-        'find /backups -name "*.sql.gz" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
-    ),
-    dump_env=lambda secret, host, db, user: [
-        _secret_env("MYSQL_PWD", secret, "root-password"),
-        {"name": "DB_HOST", "value": host},
-        {"name": "DB_NAME", "value": db},
-    ],
+    dump_script=_mysql_family_dump("mariadb", "mariadb-dump", ssl_flag=True),
+    dump_env=_mysql_family_dump_env,
 )
 
 POSTGRES = Engine(
