@@ -3,7 +3,7 @@
 import re
 from decimal import Decimal, InvalidOperation
 from ipaddress import ip_network
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Callable, Optional, get_args
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
@@ -37,6 +37,18 @@ def matching(pattern: "re.Pattern[str]", message: str) -> AfterValidator:
     def check(value: str) -> str:
         if not (isinstance(value, str) and pattern.fullmatch(value)):
             raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
+def problem_check(problem: "Callable[[Any], Optional[str]]") -> AfterValidator:
+    """A validator for `Annotated[...]` fields from a function that names what is wrong with a value (or None)."""
+
+    def check(value: Any) -> Any:
+        reason = problem(value)
+        if reason:
+            raise ValueError(reason)
         return value
 
     return AfterValidator(check)
@@ -153,7 +165,6 @@ _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 REGISTRY = re.compile(rf"{_HOST}(?:/{_COMPONENT})*")
 IMAGE_REF = re.compile(rf"(?:{_HOST}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?")
-IMAGE_TAG = re.compile(_TAG)
 
 RegistryRef = Annotated[
     str,
@@ -166,7 +177,6 @@ RegistryRef = Annotated[
 ImageRef = Annotated[
     str, matching(IMAGE_REF, "must be an image reference [host[:port]/]path[:tag][@digest], e.g. zenmldocker/zenml-server")
 ]
-ImageTag = Annotated[str, matching(IMAGE_TAG, "must be an image tag (letters, digits, '_', '.', '-'; at most 128)")]
 
 
 def registry_problem(value: str) -> str | None:

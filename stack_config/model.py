@@ -15,7 +15,7 @@ from uuid import UUID, uuid5
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from stack_config.base import (
-    INT32_MAX, Cidr, ImageRef, ImageTag, K8sLabel, K8sName, RegistryRef, Section, Text, cron_problem, matching,
+    INT32_MAX, Cidr, ImageRef, K8sLabel, K8sName, RegistryRef, Section, Text, cron_problem, matching, problem_check,
     quantity_value, url_of,
 )
 from stack_config.cloud import ArtifactStoreSettings, AwsSettings, GcpSecretStore, GcpSettings, ManagedDatabase
@@ -550,7 +550,8 @@ class ControlPlane(Section):
     chart: ControlPlaneChart = ControlPlaneChart()
     database: DatabaseSettings = DatabaseSettings()
     resources: ResourcesSpec = ResourcesSpec()
-    values: dict = Field(default_factory=dict, description="Extra chart values, merged last. Never put secrets here.")
+    values: Annotated[dict, problem_check(chart_values_problem)] = Field(
+        default_factory=dict, description="Extra chart values, merged last. Never put secrets here.")
     external: ExternalControlPlane = ExternalControlPlane()
 
     @model_validator(mode="after")
@@ -561,14 +562,6 @@ class ControlPlane(Section):
                 "engine (mysql | mariadb) applies to workspace databases only"
             )
         return self
-
-    @field_validator("values")
-    @classmethod
-    def _values(cls, v: dict) -> dict:
-        problem = chart_values_problem(v)
-        if problem:
-            raise ValueError(problem)
-        return v
 
 
 class NetworkPolicySettings(Section):

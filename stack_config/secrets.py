@@ -11,7 +11,9 @@ import binascii
 import re
 from typing import Annotated, Any, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+from stack_config.base import problem_check
 
 SECRET_PLACEHOLDER = "[secret]"
 
@@ -45,24 +47,9 @@ class SecretKeyRef(BaseModel):
     """An existing Kubernetes Secret, read by the workload through `secretKeyRef`; its value never enters state."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    name: str = Field(description="Name of an existing Secret in the namespace of the workload that reads it.")
-    key: str = Field(description="Key inside that Secret.")
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        reason = secret_name_problem(v)
-        if reason:
-            raise ValueError(reason)
-        return v
-
-    @field_validator("key")
-    @classmethod
-    def _key(cls, v: str) -> str:
-        reason = secret_key_problem(v)
-        if reason:
-            raise ValueError(reason)
-        return v
+    name: Annotated[str, problem_check(lambda v: secret_name_problem(v))] = Field(
+        description="Name of an existing Secret in the namespace of the workload that reads it.")
+    key: Annotated[str, problem_check(lambda v: secret_key_problem(v))] = Field(description="Key inside that Secret.")
 
 
 class SecretRefInput(BaseModel):
