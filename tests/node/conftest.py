@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import Kube, Pulumi, local_stack, toolchain_env
-from tests.node.harness import Node, mask_outputs
+from tests.node.harness import mask_outputs, running_node
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -39,14 +39,8 @@ def env() -> dict[str, str]:
 def node(node_dir, env):
     if os.geteuid() != 0:
         _unavailable("the real node needs root")
-    from toolchain import localcluster
-
-    state = node_dir / "cluster"
-    info = localcluster.up(state, mode="node", bin_dir=Path(env["TOOLCHAIN_BIN"]))
-    try:
-        yield Node(info, state)
-    finally:
-        localcluster.down(state)
+    with running_node(node_dir / "cluster", Path(env["TOOLCHAIN_BIN"])) as n:
+        yield n
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ throwaway probe pods, and the ZenML client of the deployed version."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -143,6 +144,19 @@ class Node:
             return phase, logs
         finally:
             self.kubectl("delete", "pod", "-n", namespace, name, "--wait=false", check=False)
+
+
+@contextlib.contextmanager
+def running_node(state: Path, bin_dir: Path, **ports: int):
+    """A real node in ``state`` for the duration of the block (``ingress_port``/``registry_port`` to run beside
+    another one), always taken down again."""
+    from toolchain import localcluster
+
+    info = localcluster.up(state, mode="node", bin_dir=bin_dir, **ports)
+    try:
+        yield Node(info, state)
+    finally:
+        localcluster.down(state)
 
 
 def zenml_python(version: str) -> Path:

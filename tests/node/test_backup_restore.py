@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.e2e.harness import ROOT, Kube, Pulumi, copy_project
-from tests.node.harness import Node, run_client
+from tests.node.harness import run_client, running_node
 from tests.node.test_real_node import NS, PIPELINE, VERSION, _db_pod, _pods, _ready, _sql, _wait
 
 pytestmark = pytest.mark.e2e
@@ -46,17 +46,11 @@ def work(tmp_path_factory) -> Path:
 def bnode(work, env):
     if os.geteuid() != 0:
         pytest.skip("the real node needs root")
-    from toolchain import localcluster
-
-    state = work / "cluster"
     start = time.monotonic()
-    info = localcluster.up(state, mode="node", bin_dir=Path(env["TOOLCHAIN_BIN"]),
-                           ingress_port=_free_port(), registry_port=_free_port())
-    TIMINGS["node up"] = round(time.monotonic() - start, 1)
-    try:
-        yield Node(info, state)
-    finally:
-        localcluster.down(state)
+    with running_node(work / "cluster", Path(env["TOOLCHAIN_BIN"]), ingress_port=_free_port(),
+                      registry_port=_free_port()) as n:
+        TIMINGS["node up"] = round(time.monotonic() - start, 1)
+        yield n
 
 
 @pytest.fixture(scope="module")
