@@ -20,11 +20,12 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Optional
 
-from images.catalog import NODE_IMAGES, HERE, Recipe, UnbuildableImage, recipe_for
+from images.catalog import HERE, NODE_IMAGES, Recipe, UnbuildableImage, recipe_for
 from images.oci import BuildError
 
 KEY_VERSION = "1"  # bump to invalidate every cached image
@@ -51,7 +52,7 @@ def cache_root() -> Path:
     return Path(base) / "images"
 
 
-def _tree_digest(h: "hashlib._Hash", root: Path) -> None:
+def _tree_digest(h: hashlib._Hash, root: Path) -> None:
     for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         h.update(str(path.relative_to(root)).encode() + b"\0")
         h.update(f"{path.stat().st_mode & 0o111:o}".encode() + b"\0")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -39,7 +39,7 @@ class Recipe:
         return self.module.check_version(version)
 
 
-@lru_cache(maxsize=None)
+@cache
 def recipes() -> dict[str, Recipe]:
     out: dict[str, Recipe] = {}
     for path in sorted(HERE.glob("*/recipe.py")):

@@ -48,15 +48,13 @@ def need_tools(*names: str) -> None:
 
 def run(cmd: list[str], step: str, log: Optional[Path] = None, env: Optional[dict[str, str]] = None) -> None:
     """Run one step; its output goes to `log` (kept next to the cache entry) and its tail into the error."""
-    out = open(log, "ab") if log else subprocess.DEVNULL
-    try:
-        if log:
+    if log:
+        with open(log, "ab") as out:
             out.write(f"\n$ {shlex.join(cmd)}\n".encode())
             out.flush()
-        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-    finally:
-        if log:
-            out.close()
+            proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+    else:
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env)
     if proc.returncode != 0:
         tail = ""
         if log and log.exists():

@@ -16,12 +16,13 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable, Optional
+from typing import Optional
 
+from components.images import mirrored
 from images.build import BuiltImage, build, check_buildable, stack_images
 from images.catalog import NODE_IMAGES, UnbuildableImage
-from components.images import mirrored
 from images.oci import BuildError, need_tools
 
 PUSH_TIMEOUT_S = 900
@@ -67,7 +68,7 @@ def copy_image(image: BuiltImage, destination: str, log: Optional[Callable[[str]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PUSH_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        raise BuildError(f"pushing {destination}: skopeo did not finish in {PUSH_TIMEOUT_S}s")
+        raise BuildError(f"pushing {destination}: skopeo did not finish in {PUSH_TIMEOUT_S}s") from None
     if proc.returncode != 0:
         raise BuildError(f"pushing {destination} failed: {proc.stderr.strip()[-800:]}")
     return round(time.monotonic() - started, 1)

@@ -154,7 +154,7 @@ def _pki_cryptography(pki: Path, sans_dns: list[str], sans_ip: list[str],
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+    now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
     later = now + datetime.timedelta(days=365)
 
     def key_pem(k: Any) -> bytes:
@@ -923,7 +923,7 @@ def status(state_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
 
         return cluster.status(state)
     pids = _read_pids(state) if state.exists() else {}
-    comps = {}
+    comps: dict[str, dict[str, Any]] = {}
     for name in COMPONENTS:
         if name in pids:
             pid, exe = pids[name]

@@ -8,9 +8,6 @@ processes are killed and deleted by their runc id.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field

@@ -30,8 +30,9 @@ def test_split_reference(ref, expect):
 
 
 def test_every_image_of_the_local_stack_and_the_node_has_a_recipe():
-    assert {r.name for r in recipes().values()} == {"zenml-server", "mariadb", "pause"}
-    for ref in ("zenmldocker/zenml-server:0.98.0", "zenmldocker/zenml-server:0.97.0", "mariadb:10.11", PAUSE_IMAGE):
+    assert {r.name for r in recipes().values()} == {"zenml-server", "mariadb", "postgres", "pause"}
+    for ref in ("zenmldocker/zenml-server:0.98.0", "zenmldocker/zenml-server:0.97.0", "mariadb:10.11", "postgres:15",
+                "docker.io/library/postgres:15", PAUSE_IMAGE):
         recipe, version = recipe_for(ref)
         assert version == ref.rsplit(":", 1)[1] and recipe.directory.is_dir()
 
@@ -39,6 +40,8 @@ def test_every_image_of_the_local_stack_and_the_node_has_a_recipe():
 @pytest.mark.parametrize("ref, words", [
     ("mysql:8.4.3", ["mysql:8.4.3", "no recipe builds mysql"]),
     ("mariadb:11.4", ["mariadb:11.4", "10.11"]),
+    # The stack's default control-plane tag: Debian bookworm has PostgreSQL 15 only, and the message says so.
+    ("postgres:16.6", ["postgres:16.6", "cannot build version '16.6'", "one of 15 (the major version Debian bookworm ships)"]),
     ("zenmldocker/zenml-server:latest", ["X.Y.Z"]),
     ("mariadb@sha256:" + "0" * 64, ["digest"]),
     ("mariadb", ["no tag"]),

@@ -64,7 +64,7 @@ def work():
 @pytest.fixture(scope="module")
 def bundles(built, work):
     """Each image unpacked once (umoci, as root: owners and modes as in the image); rootfs shared read-only."""
-    for ref, b in built.items():
+    for b in built.values():
         unpack(b.layout, b.version, work / b.name)
     return {b.name: work / b.name for b in built.values()}
 

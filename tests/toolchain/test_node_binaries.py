@@ -72,7 +72,7 @@ class Daemon:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def __enter__(self) -> "Daemon":
+    def __enter__(self) -> Daemon:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -14,7 +14,6 @@ prints one JSON object of observations; the tests assert on it.
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import os
 import shutil
@@ -106,8 +105,8 @@ def _checks(cp: Path, nb: Path, st: Path, pod_ns: str, allow_ns: str, deny_ns: s
         raise RuntimeError(f"{what}: not ready after {timeout}s")
 
     def probe(ns: str) -> str:
-        code = ("import socket\ntry:\n socket.create_connection(('%s', 8080), timeout=1).close(); print('open')\n"
-                "except OSError as e: print(type(e).__name__)") % POD_IP
+        code = (f"import socket\ntry:\n socket.create_connection(('{POD_IP}', 8080), timeout=1).close(); print('open')\n"
+                "except OSError as e: print(type(e).__name__)")
         return subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", code], capture_output=True, text=True,
                               timeout=15).stdout.strip()
 
@@ -258,22 +257,22 @@ def _checks(cp: Path, nb: Path, st: Path, pod_ns: str, allow_ns: str, deny_ns: s
 
 # --------------------------------------------------------------------------- the tests (root namespace)
 
-NETNS_SETUP = r"""
+NETNS_SETUP = rf"""
 set -eu
 S=$1 NODE=$2 POD=$3 AL=$4 DE=$5
 for n in $NODE $POD $AL $DE; do ip netns add $n; ip -n $n link set lo up; done
 ip -n $NODE link add br0 type bridge
 ip -n $NODE addr add 10.244.0.1/24 dev br0
 ip -n $NODE link set br0 up
-ip -n $NODE addr add {node_ip}/32 dev lo
+ip -n $NODE addr add {NODE_IP}/32 dev lo
 ip link add np$S type veth peer name nn$S
 ip link set np$S netns $POD; ip link set nn$S netns $NODE
 ip -n $POD link set np$S name eth0
-ip -n $POD addr add {pod_ip}/24 dev eth0; ip -n $POD link set eth0 up
+ip -n $POD addr add {POD_IP}/24 dev eth0; ip -n $POD link set eth0 up
 ip -n $POD route add default via 10.244.0.1
 ip -n $NODE link set nn$S master br0; ip -n $NODE link set nn$S up
 i=0
-for spec in "$AL {allowed}" "$DE {denied}"; do
+for spec in "$AL {ALLOWED_NET}" "$DE {DENIED_NET}"; do
   ns=${{spec% *}}; net=${{spec#* }}; i=$((i+1))
   ip link add c$i$S type veth peer name cn$i$S
   ip link set c$i$S netns $ns; ip link set cn$i$S netns $NODE
@@ -282,7 +281,7 @@ for spec in "$AL {allowed}" "$DE {denied}"; do
 done
 ip netns exec $NODE sysctl -qw net.ipv4.ip_forward=1
 ip netns exec $NODE sysctl -qw net.bridge.bridge-nf-call-iptables=1
-""".format(node_ip=NODE_IP, pod_ip=POD_IP, allowed=ALLOWED_NET, denied=DENIED_NET)
+"""
 
 
 @pytest.fixture(scope="module")

@@ -165,6 +165,9 @@ def traefik_objects(version: str, node_ip: str) -> list[tuple[str, dict[str, Any
         "--providers.kubernetesIngress=true",
         f"--providers.kubernetesIngress.ingressClass={INGRESS_CLASS}",
         f"--providers.kubernetesIngress.ingressEndpoint.ip={node_ip}",
+        # A known host whose Service has no Ready endpoint (a restart, a rollout) answers 503, as ingress-nginx and
+        # cloud load balancers do; without this Traefik drops the router and answers 404 "page not found".
+        "--providers.kubernetesIngress.allowEmptyServices=true",
         "--log.level=INFO",
         "--accessLog=true",
         "--global.checkNewVersion=false",

@@ -287,7 +287,7 @@ def _storage(api: lc._Api, state: Path, pv_sizes: tuple[str, ...]) -> None:
 def status(state_dir: Path) -> dict[str, Any]:
     state = state_dir.resolve()
     pids = _read_pids(state) if state.exists() else {}
-    comps = {}
+    comps: dict[str, dict[str, Any]] = {}
     for name in COMPONENTS:
         if name in pids:
             pid, exe = pids[name]

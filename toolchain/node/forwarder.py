@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    for s, (_, target) in zip(listeners, pairs):
+    for s, (_, target) in zip(listeners, pairs, strict=True):
         threading.Thread(target=_serve, args=(s, target), daemon=True).start()
     print("forwarding " + " ".join(args.mappings), flush=True)
     stop.wait()

@@ -62,7 +62,7 @@ def _is_mount(path: Path) -> bool:
 
 
 def cgroup_dirs(cgroup_root: str) -> list[Path]:
-    out = []
+    out: list[Path] = []
     if not CGROUP_FS.is_dir():
         return out
     for ctrl in sorted(CGROUP_FS.iterdir()):
@@ -285,11 +285,11 @@ def host_snapshot() -> dict[str, list[str]]:
     with open("/proc/self/mountinfo") as f:
         mounts = sorted(line.split()[4] for line in f)
     links = [line.split("@")[0] for line in out(["ip", "-o", "link", "show"])]
-    links = sorted({" ".join(l.split()[1:2]) for l in links})
+    links = sorted({" ".join(link.split()[1:2]) for link in links})
     return {
         "netns": out(["ip", "netns", "list"]),
         "links": links,
-        "iptables": out(["iptables-save"]) and [l for l in out(["iptables-save"]) if not l.startswith("#")],
+        "iptables": out(["iptables-save"]) and [rule for rule in out(["iptables-save"]) if not rule.startswith("#")],
         "mounts": mounts,
         "host_paths": [p for p in HOST_PATHS if os.path.lexists(p)],
         "cgroups": sorted(str(p) for c in (CGROUP_FS.iterdir() if CGROUP_FS.is_dir() else [])
