@@ -4,7 +4,7 @@ Data flows one way: stack file or engine config -> `load_*` -> `StackConfig` -> 
 """
 
 from stack_config.errors import ConfigError, Problem
-from stack_config.loader import NAMESPACE, load_stack_file, load_from_mapping, load_from_pulumi_runtime
+from stack_config.loader import NAMESPACE, load_from_mapping, load_from_pulumi_runtime, load_stack_file
 from stack_config.model import StackConfig
 
 __all__ = [

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Optional
 
-from stack_config.pem import PemCertificates
 from pydantic import Field, field_validator, model_validator
 
 from stack_config.base import Cidr, Section, matching
+from stack_config.pem import PemCertificates
 
 AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
 AWS_ACCOUNT = re.compile(r"^[0-9]{12}$")
@@ -40,7 +40,7 @@ class EksCluster(Section):
     oidc_provider_arn: str = Field(
         description="IAM OIDC provider of the cluster, arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<ID>."
     )
-    node_security_group_id: str = Field(description="Security group of the nodes: the only source the databases admit.")
+    node_security_group_id: str = Field(description="Security group of the nodes: attached with each database client group to the pods that talk to a database (security groups for pods keep DNS, ingress and probes working); no database admits it.")
 
     @field_validator("oidc_provider_arn")
     @classmethod
@@ -152,7 +152,7 @@ class GcpSecretStore(Section):
     project_number: Optional[str] = None
 
     @model_validator(mode="after")
-    def _both(self) -> "GcpSecretStore":
+    def _both(self) -> GcpSecretStore:
         if (self.project is None) != (self.project_number is None):
             raise ValueError("secretStore.gcp.project and projectNumber are given together")
         return self
@@ -189,7 +189,7 @@ class ArtifactStoreSettings(Section):
         return v
 
     @model_validator(mode="after")
-    def _tenant(self) -> "ArtifactStoreSettings":
+    def _tenant(self) -> ArtifactStoreSettings:
         if self.mode == "tenant" and self.tenant is None:
             raise ValueError("mode tenant needs artifactStore.tenant.bucket")
         return self
@@ -211,7 +211,6 @@ def check_cloud(cfg) -> list:
         if getattr(cfg, other) is not None and target != other:
             add(other, f"{other} settings are only used with target {other} (target is {target})")
 
-    production = cfg.profile.value == "production"
     databases = [(f"workspaces[{i}].database", ws.database) for i, ws in enumerate(cfg.workspaces)]
     if cfg.control_plane.enabled:
         databases.append(("controlPlane.database", cfg.control_plane.database))
@@ -283,44 +282,3 @@ def check_cloud(cfg) -> list:
                 add(f"{path}.artifactStore.tenant.roleArn", "on gcp the tenant grants the workspace's service account directly; no role")
     return problems
 
-
-# --- where data lives (used by `zenml-platform residency` and docs/layouts.md) --------------------------------
-
-
-def residency_database(cfg, db, what: str) -> str:
-    """A managed database's location, in the words of the residency table."""
-    m = db.managed
-    if cfg.target.value == "aws" and cfg.aws is not None:
-        where = f"shared RDS MySQL `{cfg.aws.name_prefix}-shared-mysql` (own database and user)" if m.instance == "shared" else "dedicated RDS instance"
-        return f"{what}: {where} in AWS account {cfg.aws.account_id} ({cfg.aws.region}), private subnets only"
-    if cfg.target.value == "gcp" and cfg.gcp is not None:
-        return f"{what}: dedicated Cloud SQL instance in project `{cfg.gcp.project}` ({cfg.gcp.region}), private IP only"
-    return f"{what}: managed database (target {cfg.target.value})"
-
-
-def residency_secrets(cfg, ws) -> str:
-    if ws.secret_store.type.value == "aws" and cfg.aws is not None:
-        return (
-            f"workspace `{ws.name}`: AWS Secrets Manager ({cfg.aws.account_id}, {cfg.aws.region}), secrets `zenml/*` tagged with "
-            "this workspace's server ID; only its server's IAM role can use them"
-        )
-    if ws.secret_store.type.value == "gcp" and cfg.gcp is not None:
-        project = (ws.secret_store.gcp.project if ws.secret_store.gcp else None) or cfg.gcp.project
-        return f"workspace `{ws.name}`: GCP Secret Manager in project `{project}` (secrets `zenml-*`), through its server's service account"
-    return f"workspace `{ws.name}`: {ws.secret_store.type.value} secrets store"
-
-
-def residency_artifacts(cfg) -> list[str]:
-    """Artifact stores deployed by a cloud stack (empty on target kubernetes)."""
-    if cfg.target.value == "kubernetes":
-        return []
-    rows = []
-    for ws in cfg.workspaces:
-        art = ws.artifact_store
-        mode = art.mode if art is not None else ("none" if cfg.scenario.value == "saas" else "bucket")
-        if mode == "bucket":
-            kind = "S3 bucket in this account" if cfg.target.value == "aws" else "GCS bucket in this project"
-            rows.append(f"workspace `{ws.name}`: {kind} (server reads, runners read/write)")
-        elif mode == "tenant" and art is not None and art.tenant is not None:
-            rows.append(f"workspace `{ws.name}`: the tenant's bucket `{art.tenant.bucket}` in the tenant's own cloud (read through the tenant's grant)")
-    return rows

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Optional
 
 from pydantic import BaseModel, ValidationError
 
+from stack_config import deprecations
 from stack_config.errors import ConfigError, Problem, format_loc
 from stack_config.model import StackConfig
 from stack_config.rules import check_stack
@@ -88,13 +90,17 @@ def load_from_mapping(config: Mapping[str, Any], plaintext_secret_paths: Optiona
 def validate(data: Mapping[str, Any], problems: Optional[list[Problem]] = None) -> StackConfig:
     problems = list(problems or [])
     cfg: Optional[StackConfig] = None
+    # Deprecated spellings are read as today's (`scenario: airgapped`); the notes travel with the model.
+    upgraded, notes = deprecations.upgrade(data)
     try:
-        cfg = StackConfig.model_validate(data)
+        cfg = StackConfig.model_validate(upgraded)
     except ValidationError as exc:
         # A key already refused while reading (a malformed `secure:`) is reported once, not again by its type.
         reported = {p.path for p in problems}
-        problems.extend(p for p in _problems_from(exc, data) if p.path not in reported)
+        problems.extend(p for p in _problems_from(exc, upgraded) if p.path not in reported)
     if cfg is not None:
+        cfg._deprecations = tuple(notes)
+        problems.extend(deprecations.contradictions(data, cfg))
         problems.extend(check_stack(cfg))
     if problems:
         raise ConfigError(_dedupe(problems))

@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 from uuid import UUID, uuid5
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, field_validator, model_validator
 
 from stack_config.base import (
-    INT32_MAX, Cidr, ImageRef, K8sLabel, K8sName, RegistryRef, Section, Text, cron_problem, matching, problem_check,
-    quantity_value, url_of,
+    INT32_MAX,
+    Cidr,
+    ImageRef,
+    K8sLabel,
+    K8sName,
+    RegistryRef,
+    Section,
+    Text,
+    cron_problem,
+    matching,
+    problem_check,
+    quantity_value,
+    url_of,
 )
 from stack_config.cloud import ArtifactStoreSettings, AwsSettings, GcpSecretStore, GcpSettings, ManagedDatabase
 from stack_config.pem import PemCertificates
@@ -45,7 +56,9 @@ VaultUrl = Annotated[str, url_of(("https", "http"))]
 
 
 class Scenario(str, Enum):
-    airgapped = "airgapped"
+    """Where the control plane runs. What the network lets out is a separate setting (`airGap`)."""
+
+    self_hosted = "self-hosted"
     hybrid = "hybrid"
     saas = "saas"
 
@@ -84,7 +97,7 @@ class ResourcesSpec(Section):
     limits: ResourceAmounts = ResourceAmounts()
 
     @model_validator(mode="after")
-    def _requests_within_limits(self) -> "ResourcesSpec":
+    def _requests_within_limits(self) -> ResourcesSpec:
         for part, kind in (("cpu", "cpu"), ("memory", "bytes")):
             request, limit = getattr(self.requests, part), getattr(self.limits, part)
             if request is not None and limit is not None and quantity_value(request, kind) > quantity_value(limit, kind):
@@ -184,7 +197,7 @@ class TlsSettings(Section):
     )
 
     @model_validator(mode="after")
-    def _mode_settings(self) -> "TlsSettings":
+    def _mode_settings(self) -> TlsSettings:
         if self.mode is TlsMode.cert_manager and self.cert_manager is None:
             raise ValueError("mode cert-manager needs tls.certManager.issuerName")
         if self.mode is TlsMode.provided and self.provided is None:
@@ -237,7 +250,7 @@ class IdentityProvider(Section):
     password: PasswordAuth = PasswordAuth()
 
     @model_validator(mode="after")
-    def _oidc(self) -> "IdentityProvider":
+    def _oidc(self) -> IdentityProvider:
         if self.type == "oidc" and self.oidc is None:
             raise ValueError("type oidc needs identityProvider.oidc (discoveryUrl, clientId, clientSecret)")
         return self
@@ -256,6 +269,10 @@ class BackupSettings(Section):
     storage_size: Optional[str] = None
 
     _q = field_validator("storage_size")(classmethod(lambda cls, v: _quantity(v)))
+
+    def enabled_under(self, defaults: Any) -> bool:
+        """Whether backups are on: the stack file's `enabled`, else the profile's default (`defaults.backup_enabled`)."""
+        return self.enabled if self.enabled is not None else defaults.backup_enabled
 
     @field_validator("schedule")
     @classmethod
@@ -318,7 +335,7 @@ class DatabaseSettings(Section):
     )
 
     @model_validator(mode="after")
-    def _external(self) -> "DatabaseSettings":
+    def _external(self) -> DatabaseSettings:
         if self.mode is DatabaseMode.external and self.external is None:
             raise ValueError("mode external needs database.external (host, database, username, password)")
         return self
@@ -344,7 +361,7 @@ class VaultSettings(Section):
     max_versions: int = Field(1, ge=1, le=INT32_MAX)
 
     @model_validator(mode="after")
-    def _auth(self) -> "VaultSettings":
+    def _auth(self) -> VaultSettings:
         if self.auth_method == "token" and self.token is None:
             raise ValueError("auth method token needs vault.token")
         if self.auth_method == "app_role" and (self.app_role_id is None or self.app_secret_id is None):
@@ -363,7 +380,7 @@ class SecretStoreSettings(Section):
     gcp: Optional[GcpSecretStore] = None
 
     @model_validator(mode="after")
-    def _vault(self) -> "SecretStoreSettings":
+    def _vault(self) -> SecretStoreSettings:
         if self.type is SecretStoreType.hashicorp and self.vault is None:
             raise ValueError("type hashicorp needs secretStore.vault")
         return self
@@ -404,7 +421,7 @@ class RunnerSettings(Section):
     docker_registry: Optional[RegistryRef] = None
 
     @model_validator(mode="after")
-    def _build(self) -> "RunnerSettings":
+    def _build(self) -> RunnerSettings:
         if self.build_runner_image and not self.docker_registry:
             raise ValueError("buildRunnerImage needs runner.dockerRegistry")
         return self
@@ -555,13 +572,24 @@ class ControlPlane(Section):
     external: ExternalControlPlane = ExternalControlPlane()
 
     @model_validator(mode="after")
-    def _postgres_only(self) -> "ControlPlane":
+    def _postgres_only(self) -> ControlPlane:
         if self.database.in_cluster.engine is not None:
             raise ValueError(
                 "database.inCluster.engine: the control plane's in-cluster database is always PostgreSQL; "
                 "engine (mysql | mariadb) applies to workspace databases only"
             )
         return self
+
+
+class AirGap(Section):
+    """A cluster with no route to the internet. Independent of `scenario` (where the control plane runs): a
+    self-hosted stack may pull from public registries, or live behind an air gap."""
+
+    enabled: bool = Field(
+        False,
+        description="No internet: every image from registryMirror, the control plane chart local or in the mirror, no "
+        "ACME issuer, no runner internet egress, cloud APIs through private endpoints only.",
+    )
 
 
 class NetworkPolicySettings(Section):
@@ -572,13 +600,19 @@ class NetworkPolicySettings(Section):
 
 
 class StackConfig(Section):
-    scenario: Scenario = Field(description="Layout: airgapped (all self-hosted), hybrid (hosted control plane), saas (operator side).")
+    scenario: Scenario = Field(
+        description="Where the control plane runs: self-hosted (in this stack, or none: OSS workspaces), hybrid (ZenML-hosted), "
+        "saas (this stack is the operator side). `airgapped` is read as self-hosted with airGap.enabled (deprecated: docs/upgrading.md)."
+    )
     target: Target = Field(Target.kubernetes, description="Where stateful services run: in the cluster, or managed on AWS or GCP.")
     profile: Profile = Field(Profile.small, description="Size profile: replicas, resources, storage, backups and data protection.")
     zenml_version: ReleaseVersion = Field("0.98.0", description="ZenML server version (image tag) of every workspace unless overridden.")
     domain: DomainName = Field(description="Parent domain of every host name, e.g. zenml.corp.internal.")
     kubernetes: KubernetesSettings = KubernetesSettings()
     tls: TlsSettings = TlsSettings()
+    air_gap: AirGap = Field(
+        AirGap(), description="What the network lets out, apart from the layout: docs/layouts.md#air-gapped-airgapenabled."
+    )
     registry_mirror: Optional[RegistryMirror] = None
     images: Images = Images()
     control_plane: ControlPlane = ControlPlane()
@@ -588,9 +622,21 @@ class StackConfig(Section):
     aws: Optional[AwsSettings] = Field(None, description="target aws: region, account, the given EKS cluster and VPC.")
     gcp: Optional[GcpSettings] = Field(None, description="target gcp: project, region, the given GKE cluster and VPC.")
 
+    # How the stack file was written, not what it says: notes on deprecated spellings the loader read (set by
+    # stack_config.loader, shown once by the command that loaded the file).
+    _deprecations: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def deprecations(self) -> tuple[str, ...]:
+        return self._deprecations
+
     @property
     def defaults(self) -> ProfileDefaults:
         return PROFILES[self.profile]
+
+    @property
+    def air_gapped(self) -> bool:
+        return self.air_gap.enabled
 
     # Derived values: computed here once so scenarios, components, rules and the CLI agree on them.
 
@@ -613,7 +659,7 @@ class StackConfig(Section):
         """
         if self.control_plane.enabled:
             return f"https://{self.control_plane_host}/api/v1"
-        if self.scenario is Scenario.airgapped:
+        if self.scenario is Scenario.self_hosted:
             return None
         return self.control_plane.external.api_url
 
@@ -621,14 +667,21 @@ class StackConfig(Section):
     def pro_dashboard_url(self) -> Optional[str]:
         if self.control_plane.enabled:
             return f"https://{self.control_plane_host}"
-        if self.scenario is Scenario.airgapped:
+        if self.scenario is Scenario.self_hosted:
             return None
         return self.control_plane.external.dashboard_url
 
     def edition_of(self, ws: Workspace) -> Edition:
         if ws.edition is not None:
             return ws.edition
-        return Edition.pro if (self.control_plane.enabled or self.scenario is not Scenario.airgapped) else Edition.oss
+        return Edition.pro if (self.control_plane.enabled or self.scenario is not Scenario.self_hosted) else Edition.oss
+
+    def artifact_mode_of(self, ws: Workspace) -> str:
+        """bucket | tenant | none: as set, else none in the saas layout (artifacts stay with tenants), else bucket.
+        Only cloud targets create artifact stores (rules refuse `artifactStore` on target kubernetes)."""
+        if ws.artifact_store is not None:
+            return ws.artifact_store.mode
+        return "none" if self.scenario is Scenario.saas else "bucket"
 
     def host_of(self, ws: Workspace) -> str:
         return ws.host or f"{ws.name}.{self.domain}"

@@ -82,3 +82,14 @@ PROFILES: dict[Profile, ProfileDefaults] = {
         protect_data=True,
     ),
 }
+
+# Managed database sizes per profile and target (an instance's `instanceClass`/`storageGb` override them):
+# RDS instance class and storage (GB), Cloud SQL tier and disk (GB).
+MANAGED_INSTANCE_CLASS: dict[str, dict[Profile, str]] = {
+    "aws": {Profile.dev: "db.t4g.micro", Profile.small: "db.t4g.small", Profile.production: "db.m7g.large"},
+    "gcp": {Profile.dev: "db-f1-micro", Profile.small: "db-custom-1-3840", Profile.production: "db-custom-2-7680"},
+}
+MANAGED_STORAGE_GB: dict[str, dict[Profile, int]] = {
+    "aws": {Profile.dev: 20, Profile.small: 20, Profile.production: 100},
+    "gcp": {Profile.dev: 10, Profile.small: 20, Profile.production: 100},
+}

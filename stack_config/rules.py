@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-
 from collections import Counter
 
 from stack_config.cloud import check_cloud
 from stack_config.errors import Problem
-from stack_config.secrets import SecureValue
 from stack_config.model import DatabaseMode, Edition, Scenario, SecretStoreType, StackConfig, TlsMode
+from stack_config.secrets import SecureValue
 
 
 def check_stack(cfg: StackConfig) -> list[Problem]:
@@ -22,34 +21,42 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
     if not cfg.workspaces and not cfg.control_plane.enabled:
         add("workspaces", "the stack deploys nothing: add a workspace or enable the control plane")
 
-    # Layout rules.
-    if cfg.scenario is Scenario.airgapped:
+    # Layout rules: where the control plane runs.
+    if cfg.scenario is Scenario.self_hosted:
+        for i, ws in enumerate(cfg.workspaces):
+            if cfg.edition_of(ws) is Edition.pro and not cfg.control_plane.enabled:
+                add(f"workspaces[{i}].edition", "a Pro workspace in a self-hosted stack needs this stack's control plane "
+                    "(controlPlane.enabled); to enroll with the ZenML-hosted one use scenario hybrid")
+    elif cfg.scenario is Scenario.hybrid:
+        if cfg.control_plane.enabled:
+            add("controlPlane.enabled", "in the hybrid layout the control plane is hosted elsewhere: set controlPlane.external instead")
+        if not cfg.workspaces:
+            add("workspaces", "a hybrid stack needs at least one workspace")
+        if cfg.air_gapped:
+            add("airGap.enabled", "hybrid workspaces enroll with the ZenML-hosted control plane over the internet, which an "
+                "air-gapped stack cannot reach: use scenario self-hosted with controlPlane.enabled")
+    elif cfg.scenario is Scenario.saas:
+        if not cfg.control_plane.enabled:
+            add("controlPlane.enabled", "the saas layout runs the operator's control plane: set controlPlane.enabled true")
+
+    # Air gap rules: what the network lets out, whatever the layout.
+    if cfg.air_gapped:
         if cfg.registry_mirror is None:
-            add("registryMirror", "an air-gapped stack needs registryMirror.registry: its images cannot come from public registries")
+            add("registryMirror", "an air-gapped stack (airGap.enabled) needs registryMirror.registry: its images cannot come from public registries")
         if cfg.tls.mode is TlsMode.cert_manager and cfg.tls.cert_manager and cfg.tls.cert_manager.acme:
-            add("tls.certManager.acme", "an air-gapped stack cannot use an ACME issuer; use internal-ca, provided, or a private issuer")
+            add("tls.certManager.acme", "an air-gapped stack (airGap.enabled) cannot use an ACME issuer; use internal-ca, provided, or a private issuer")
         if cfg.control_plane.enabled and cfg.control_plane.chart.archive is None:
             mirror = cfg.registry_mirror.registry if cfg.registry_mirror else None
             repo_host = cfg.control_plane.chart.repository.split("://", 1)[-1].split("/")[0]
             if not (mirror and repo_host == mirror.split("/")[0]):
                 add(
                     "controlPlane.chart.archive",
-                    "an air-gapped stack cannot pull the chart from "
+                    "an air-gapped stack (airGap.enabled) cannot pull the chart from "
                     f"{cfg.control_plane.chart.repository}: set a local chart archive or a repository in the mirror",
                 )
         for i, ws in enumerate(cfg.workspaces):
-            if cfg.edition_of(ws) is Edition.pro and not cfg.control_plane.enabled:
-                add(f"workspaces[{i}].edition", "a Pro workspace in an air-gapped stack needs this stack's control plane (controlPlane.enabled)")
             if ws.runner.egress.allow_internet:
-                add(f"workspaces[{i}].runner.egress.allowInternet", "an air-gapped stack has no internet egress")
-    elif cfg.scenario is Scenario.hybrid:
-        if cfg.control_plane.enabled:
-            add("controlPlane.enabled", "in the hybrid layout the control plane is hosted elsewhere: set controlPlane.external instead")
-        if not cfg.workspaces:
-            add("workspaces", "a hybrid stack needs at least one workspace")
-    elif cfg.scenario is Scenario.saas:
-        if not cfg.control_plane.enabled:
-            add("controlPlane.enabled", "the saas layout runs the operator's control plane: set controlPlane.enabled true")
+                add(f"workspaces[{i}].runner.egress.allowInternet", "an air-gapped stack (airGap.enabled) has no internet egress")
 
     if cfg.identity_provider.type == "oidc" and not cfg.control_plane.enabled:
         add("identityProvider", "an identity provider is configured on the control plane, which this stack does not deploy")
@@ -107,10 +114,9 @@ def check_stack(cfg: StackConfig) -> list[Problem]:
                 "give the database's CA certificate: without it the server's certificate is not verified "
                 "(or set verifyServerCertificate: false to accept that explicitly)",
             )
-        if ws.database.mode is DatabaseMode.external and cfg.scenario is Scenario.airgapped:
-            ext = ws.database.external
-            if ext is not None and not ext.verify_server_certificate and cfg.profile.value == "production":
-                add(f"{path}.database.external.verifyServerCertificate", "production stacks verify the database certificate")
+        if ext is not None and not ext.verify_server_certificate and cfg.profile.value == "production":
+            # Every layout: the rule is about the profile, not where the control plane runs.
+            add(f"{path}.database.external.verifyServerCertificate", "production stacks verify the database certificate")
         if ws.secret_store.type is SecretStoreType.sql and ws.secret_store.vault is not None:
             add(f"{path}.secretStore.vault", "vault settings are only used with type hashicorp")
         # CIDR blocks are checked by their field type (stack_config.base.Cidr).

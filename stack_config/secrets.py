@@ -148,7 +148,7 @@ def _require_secure(value: Any) -> Any:
             problem = _ref_problem(k, ref[k])
             if problem:
                 raise ValueError(f"secretKeyRef.{problem}")
-        return SecretRefInput(secretKeyRef=SecretKeyRef(name=ref["name"], key=ref["key"]))
+        return SecretRefInput(secret_key_ref=SecretKeyRef(name=ref["name"], key=ref["key"]))
     if isinstance(value, dict):
         keys = ", ".join(sorted(str(k) for k in value)) or "none"
         raise ValueError(f"a secret is {{secure: ...}} or {{secretKeyRef: {{name, key}}}} (got a mapping with keys: {keys}); " + _HOW)

@@ -82,7 +82,7 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: Optional[Node], index: Any) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Optional[Node], index: Any) -> Optional[Node]:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:

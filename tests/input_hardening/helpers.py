@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 import yaml
 from typer.testing import CliRunner
@@ -22,7 +23,7 @@ NS = "zenml-platform"
 CIPHERTEXT = "v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA=="
 
 BASE: dict[str, Any] = {
-    "scenario": "airgapped",
+    "scenario": "self-hosted",
     "domain": "zenml.example.com",
     "registryMirror": {"registry": "registry.corp.internal:5000"},
     "workspaces": [{"name": "alpha"}],

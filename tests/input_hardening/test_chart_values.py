@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.input_hardening.helpers import CIPHERTEXT, assert_refused, base, invoke, snapshot, stack_text, validate_accepts, validate_refuses, write
+from tests.input_hardening.helpers import (
+    CIPHERTEXT,
+    assert_refused,
+    base,
+    invoke,
+    snapshot,
+    stack_text,
+    validate_accepts,
+    validate_refuses,
+    write,
+)
 
 CP = {"enabled": True, "chart": {"archive": "charts/zenml-pro.tgz"}}
 

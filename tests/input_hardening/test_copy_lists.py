@@ -7,7 +7,15 @@ import shlex
 
 import pytest
 
-from tests.input_hardening.helpers import assert_refused, base, invoke, snapshot, validate_accepts, validate_refuses, write
+from tests.input_hardening.helpers import (
+    assert_refused,
+    base,
+    invoke,
+    snapshot,
+    validate_accepts,
+    validate_refuses,
+    write,
+)
 
 HOSTILE = ["reg;cmd", "reg$(id)", "reg`id`", "reg cmd", "reg|tee", "reg&&x", "reg\nx", "reg'x", 'reg"x', "reg>out",
            "https://reg.example.com", "reg.example.com/", "", "reg.example.com//x", "Reg.example.com/UPPER", "reg:abc",

@@ -14,13 +14,14 @@ from stack_config.loader import STACKS_DIR
 from tests.input_hardening.helpers import assert_refused, invoke, snapshot
 
 INJECT = "\n  zenml-platform:networkPolicies:\n    enabled: false"
-AIRGAPPED = ["--layout", "airgapped", "--domain", "zenml.example.com", "--mirror", "registry.corp.internal:5000"]
+AIR_GAPPED_FLAGS = ["--layout", "self-hosted", "--domain", "zenml.example.com", "--mirror", "registry.corp.internal:5000"]
+AIRGAPPED = [*AIR_GAPPED_FLAGS, "--air-gap"]
 
 
 def init_args(**overrides):
-    args = dict(zip(AIRGAPPED[::2], AIRGAPPED[1::2]))
+    args = dict(zip(AIR_GAPPED_FLAGS[::2], AIR_GAPPED_FLAGS[1::2], strict=True))
     args.update(overrides)
-    return [x for kv in args.items() for x in kv]
+    return [x for kv in args.items() for x in kv] + ["--air-gap"]
 
 
 # --- init: values go through the YAML library -------------------------------------------------------------
@@ -28,7 +29,7 @@ def init_args(**overrides):
 @pytest.mark.parametrize("flag", ["--domain", "--profile", "--mirror", "--zenml-version", "--workspace"])
 def test_init_newline_in_a_flag_cannot_inject_keys(tmp_path, flag):
     out = tmp_path / "Pulumi.new.yaml"
-    good = dict(zip(AIRGAPPED[::2], AIRGAPPED[1::2])).get(flag, {"--profile": "dev", "--zenml-version": "0.98.0",
+    good = dict(zip(AIR_GAPPED_FLAGS[::2], AIR_GAPPED_FLAGS[1::2], strict=True)).get(flag, {"--profile": "dev", "--zenml-version": "0.98.0",
                                                                   "--workspace": "alpha"}.get(flag))
     result = invoke("init", "-o", out, *init_args(**{flag: good + INJECT}))
     assert_refused(result, "nothing written", before={}, directory=tmp_path)
@@ -82,7 +83,7 @@ def test_other_commands_refuse_a_path_as_stack_name(command):
 
 STACK = """# top comment
 config:
-  zenml-platform:scenario: airgapped
+  zenml-platform:scenario: self-hosted
   zenml-platform:domain: zenml.example.com
   zenml-platform:registryMirror:
     registry: registry.corp.internal:5000
@@ -186,18 +187,18 @@ def test_remove_takes_its_comments_and_leaves_the_others(stack, name, gone, crlf
 
 def test_remove_last_of_four_space_list(tmp_path):
     path = tmp_path / "Pulumi.x.yaml"
-    text = ("config:\n  zenml-platform:scenario: airgapped\n  zenml-platform:domain: zenml.example.com\n"
+    text = ("config:\n  zenml-platform:scenario: self-hosted\n  zenml-platform:domain: zenml.example.com\n"
             "  zenml-platform:registryMirror:\n    registry: r.internal\n  zenml-platform:workspaces:\n"
             "    # first\n    - name: a\n    # second\n    - name: b  # b\n")
     path.write_text(text)
     assert invoke("workspace", "remove", "b", "-f", path, "--force").exit_code == 0
-    assert path.read_text() == "config:\n  zenml-platform:scenario: airgapped\n  zenml-platform:domain: zenml.example.com\n" \
+    assert path.read_text() == "config:\n  zenml-platform:scenario: self-hosted\n  zenml-platform:domain: zenml.example.com\n" \
         "  zenml-platform:registryMirror:\n    registry: r.internal\n  zenml-platform:workspaces:\n    # first\n    - name: a\n"
 
 
 def test_remove_from_a_flow_list_falls_back_to_the_yaml_library(tmp_path):
     path = tmp_path / "Pulumi.flow.yaml"
-    path.write_text("config:\n  zenml-platform:scenario: airgapped\n  zenml-platform:domain: zenml.example.com\n"
+    path.write_text("config:\n  zenml-platform:scenario: self-hosted\n  zenml-platform:domain: zenml.example.com\n"
                     "  zenml-platform:registryMirror: {registry: r.internal}\n  zenml-platform:workspaces: [{name: a}, {name: b}]\n")
     assert invoke("workspace", "remove", "a", "-f", path, "--force").exit_code == 0
     assert [w["name"] for w in yaml.safe_load(path.read_text())["config"]["zenml-platform:workspaces"]] == ["b"]

@@ -10,7 +10,16 @@ import pytest
 
 from stack_config import ConfigError, load_stack_file
 from stack_config.yamlfile import MAX_BYTES, MAX_DEPTH
-from tests.input_hardening.helpers import assert_refused, base, invoke, snapshot, stack_text, validate_accepts, validate_refuses, write
+from tests.input_hardening.helpers import (
+    assert_refused,
+    base,
+    invoke,
+    snapshot,
+    stack_text,
+    validate_accepts,
+    validate_refuses,
+    write,
+)
 
 GOOD = stack_text(base())
 

@@ -6,7 +6,7 @@ import pytest
 
 from tests.input_hardening.helpers import assert_refused, base, invoke, snapshot, write
 
-AIRGAPPED = ["--layout", "airgapped", "--domain", "zenml.example.com", "--mirror", "registry.corp.internal:5000"]
+AIRGAPPED = ["--layout", "self-hosted", "--domain", "zenml.example.com", "--mirror", "registry.corp.internal:5000", "--air-gap"]
 
 
 @pytest.fixture

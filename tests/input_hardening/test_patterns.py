@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.input_hardening.helpers import base, stack_text, validate_accepts, validate_refuses
+from tests.input_hardening.helpers import base, validate_accepts, validate_refuses
 
 ROOT = Path(__file__).resolve().parents[2]
 ARABIC = "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662"  # ١٢٣٤٥٦٧٨٩٠١٢

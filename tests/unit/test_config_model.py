@@ -108,28 +108,30 @@ def test_secure_value_is_never_printed():
     assert "hunter2" not in repr(value) and "hunter2" not in str(value)
 
 
-def test_airgapped_needs_a_mirror_and_no_acme():
-    data = with_(tls={"mode": "cert-manager", "certManager": {"issuerName": "letsencrypt", "acme": True}})
+def test_air_gap_needs_a_mirror_and_no_acme():
+    data = with_(airGap={"enabled": True}, tls={"mode": "cert-manager", "certManager": {"issuerName": "letsencrypt", "acme": True}})
     del data["registryMirror"]
     found = problems(data)
     assert "registryMirror" in found
     assert "tls.certManager.acme" in found
 
 
-def test_airgapped_control_plane_chart_must_be_local_or_mirrored():
+def test_air_gapped_control_plane_chart_must_be_local_or_mirrored():
     ws = copy.deepcopy(PRO_WORKSPACE)
-    found = problems(with_(workspaces=[ws], controlPlane={"enabled": True}))
+    gap = {"enabled": True}
+    found = problems(with_(airGap=gap, workspaces=[ws], controlPlane={"enabled": True}))
     assert "controlPlane.chart.archive" in found
     # The chart's registry host must be the mirror's, not merely contain it.
-    found = problems(with_(workspaces=[ws], registryMirror={"registry": "r"}, controlPlane={"enabled": True}))
+    found = problems(with_(airGap=gap, workspaces=[ws], registryMirror={"registry": "r"}, controlPlane={"enabled": True}))
     assert "controlPlane.chart.archive" in found
-    ok = config(workspaces=[ws], controlPlane={"enabled": True, "chart": {"repository": "oci://registry.corp.internal:5000/zenml/zenml-pro"}})
+    ok = config(airGap=gap, workspaces=[ws],
+                controlPlane={"enabled": True, "chart": {"repository": "oci://registry.corp.internal:5000/zenml/zenml-pro"}})
     assert ok.control_plane.enabled
 
 
 def test_pro_workspace_rules():
     found = problems(with_(workspaces=[{"name": "a", "edition": "pro"}]))
-    assert "workspaces[0].edition" in found  # no control plane in an air-gapped stack
+    assert "workspaces[0].edition" in found  # self-hosted without this stack's control plane: nothing to enroll with
     assert "workspaces[0].pro" in found  # no enrollment values
     found = problems(with_(workspaces=[{"name": "a", "runner": {"enabled": True}}]))
     assert "needs a Pro workspace" in found["workspaces[0].runner.enabled"]
@@ -203,7 +205,7 @@ def test_runtime_loader_marks_only_secure_paths_secret(tmp_path, monkeypatch):
     stack_file = tmp_path / "Pulumi.rt.yaml"
     stack_file.write_text(
         "config:\n"
-        "  zenml-platform:scenario: airgapped\n"
+        "  zenml-platform:scenario: self-hosted\n"
         "  zenml-platform:domain: zenml.example.com\n"
         "  zenml-platform:registryMirror:\n"
         "    registry: reg.internal\n"
@@ -215,7 +217,7 @@ def test_runtime_loader_marks_only_secure_paths_secret(tmp_path, monkeypatch):
     monkeypatch.setattr(loader, "stack_file_path", lambda stack: stack_file)
     runtime_config.set_all_config(
         {
-            "zenml-platform:scenario": "airgapped",
+            "zenml-platform:scenario": "self-hosted",
             "zenml-platform:domain": "zenml.example.com",
             "zenml-platform:registryMirror": json.dumps({"registry": "reg.internal", "pullSecret": "{\"auths\":{}}"}),
             "zenml-platform:workspaces": json.dumps([{"name": "a"}]),
@@ -243,7 +245,7 @@ def test_runtime_loader_rejects_a_plain_secret(tmp_path, monkeypatch):
     monkeypatch.setattr(loader, "stack_file_path", lambda stack: stack_file)
     runtime_config.set_all_config(
         {
-            "zenml-platform:scenario": "airgapped",
+            "zenml-platform:scenario": "self-hosted",
             "zenml-platform:domain": "zenml.example.com",
             "zenml-platform:registryMirror": json.dumps({"registry": "reg.internal", "pullSecret": "plain-dockerconfig"}),
             "zenml-platform:workspaces": json.dumps([{"name": "a"}]),
@@ -288,3 +290,15 @@ def test_in_cluster_engine_is_mysql_or_mariadb_and_mysql_by_default():
 def test_control_plane_database_engine_is_rejected():
     bad = problems(with_(controlPlane={"enabled": True, "database": {"inCluster": {"engine": "mariadb"}}}))
     assert "database.inCluster.engine" in bad["controlPlane"] and "PostgreSQL" in bad["controlPlane"]
+
+
+def test_default_artifact_mode_is_derived_in_one_place():
+    """StackConfig.artifact_mode_of: as set, else none in saas (artifacts stay with tenants), else bucket; the AWS and
+    GCP workspace services, residency and `workspace remove` all read it."""
+    from tests.cloud.helpers import stack_config
+
+    saas, hybrid = stack_config("saas-aws"), stack_config("hybrid-aws")
+    assert [saas.artifact_mode_of(ws) for ws in saas.workspaces] == ["tenant", "tenant", "none"]
+    assert {hybrid.artifact_mode_of(ws) for ws in hybrid.workspaces} == {"bucket"}
+    bare = saas.workspaces[0].model_copy(update={"artifact_store": None})
+    assert saas.artifact_mode_of(bare) == "none" and hybrid.artifact_mode_of(bare) == "bucket"

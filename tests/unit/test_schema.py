@@ -28,10 +28,22 @@ def test_example_stacks_match_the_schema(path):
 
 def test_schema_rejects_typos_and_plain_secrets():
     schema = model_schema()
-    doc = {"config": {"zenml-platform:scenario": "airgapped", "zenml-platform:domain": "a.b", "zenml-platform:domian": "x"}}
+    doc = {"config": {"zenml-platform:scenario": "self-hosted", "zenml-platform:domain": "a.b", "zenml-platform:domian": "x"}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, schema)
-    doc = {"config": {"zenml-platform:scenario": "airgapped", "zenml-platform:domain": "a.b",
+    doc = {"config": {"zenml-platform:scenario": "self-hosted", "zenml-platform:domain": "a.b",
                       "zenml-platform:registryMirror": {"registry": "r", "pullSecret": "plain"}}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(doc, schema)
+
+
+def test_schema_accepts_the_deprecated_scenario_and_marks_it():
+    """Editors keep reading old files (the loader does, with a warning); an unknown layout stays an error."""
+    schema = model_schema()
+    old = {"config": {"zenml-platform:scenario": "airgapped", "zenml-platform:domain": "a.b"}}
+    jsonschema.validate(old, schema)
+    [deprecated] = [s for s in schema["properties"]["config"]["properties"]["zenml-platform:scenario"]["anyOf"] if "const" in s]
+    assert deprecated == {"const": "airgapped", "deprecated": True, "description": deprecated["description"]}
+    assert "self-hosted" in deprecated["description"] and "airGap.enabled" in deprecated["description"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"config": {"zenml-platform:scenario": "air-gapped", "zenml-platform:domain": "a.b"}}, schema)
