@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
 
 from components.images import ImageResolver
+
+# The read resource (Secret.get) that replaces an adopted RandomPassword in the state is named <name> + this.
+RETAINED_SUFFIX = "-retained"
 
 
 @dataclass
@@ -25,6 +29,8 @@ class DeployContext:
     server_egress_cidrs: list[str] = field(default_factory=list)
     api_server_cidrs: list[str] = field(default_factory=list)
     proxy_cidrs: list[str] = field(default_factory=list)  # sources whose X-Forwarded-* headers servers trust
+    # RandomPassword name -> (namespace/name, key) of a retained Secret to reuse instead (scenarios/retained.py).
+    adopted: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     PULL_SECRET_NAME = "zenml-registry-pull"
 
@@ -56,3 +62,27 @@ class DeployContext:
 
     def service_host(self, service: str, namespace: str) -> str:
         return f"{service}.{namespace}.svc.{self.cluster_domain}"
+
+    def generated(self, parent: pulumi.Resource, name: str, length: int) -> pulumi.Output[str]:
+        """A generated password or key: a RandomPassword, or, when the CLI adopted the retained Secret that holds
+        it (state lost, Secret kept: scenarios/retained.py), the value read from that Secret (a secret output;
+        the read resource is only a name in the state, never deleted)."""
+        import pulumi_random as random
+
+        if name in self.adopted:
+            import base64
+
+            import pulumi_kubernetes as k8s
+
+            secret_id, key = self.adopted[name]
+            found = k8s.core.v1.Secret.get(f"{name}{RETAINED_SUFFIX}", secret_id, opts=pulumi.ResourceOptions(
+                parent=parent, provider=self.provider, additional_secret_outputs=["data", "stringData"]))
+
+            def value(data: Optional[Mapping[str, str]]) -> str:
+                if not data or key not in data:
+                    raise ValueError(f"retained Secret {secret_id} has no key {key!r}")
+                return base64.b64decode(data[key]).decode()
+
+            return pulumi.Output.secret(found.data.apply(value))
+        return random.RandomPassword(name, length=length, special=False, opts=self.secret_opts(parent)).result
+

@@ -7,7 +7,8 @@ control plane) or listed in UNCONFIRMED_KEYS with the reason it is still set; `c
 Passwords: chart 0.13.12 accepts Secret references for the database, admin and OIDC passwords (zenml-io/zenml#4042),
 but the value keys for them are not in ZenML's public docs and the chart source is not public, so they are not used
 yet: the database password, OIDC client secret and admin password are chart values, and the whole `values` input is
-marked secret (Pulumi encrypts it in state; Helm keeps it in its release Secret inside the cluster).
+marked secret (Pulumi encrypts it in state; Helm keeps it in its release Secret inside the cluster). The same holds
+for the database's sslmode/CA: no documented key, so none is set. What was searched: docs/security.md "Still open".
 """
 
 from __future__ import annotations
@@ -19,26 +20,45 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components import PACKAGE
 from components.context import DeployContext
 from components.database import DatabaseConnection
 from components.images import ImageResolver
-from components.ingress import host_tls
+from components.ingress import HostTls, host_tls
 from components.internal_ca import InternalCertificateAuthority
 from components.kube import labels
-from components.secret_values import plaintext_output
-from stack_config.model import ControlPlane as ControlPlaneSettings
-from stack_config.model import IdentityProvider, TlsSettings
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    """Where the vendor chart comes from: a local archive of `version`, or `repository` at `version`."""
+
+    repository: str
+    version: str  # also the API and dashboard image tag (docs.zenml.io: image tags match the chart version)
+    archive: Optional[str] = None
+    values: dict[str, Any] = field(default_factory=dict)  # extra chart values from config, merged last
+
+
+@dataclass(frozen=True)
+class OidcLogin:
+    discovery_url: str
+    client_id: str
+    client_secret: pulumi.Output  # secret Output
+
+
+@dataclass(frozen=True)
+class ControlPlaneLogin:
+    """SSO through an OIDC provider, or password login with `admin_password` (None: generated once)."""
+
+    oidc: Optional[OidcLogin] = None
+    admin_password: Optional[pulumi.Output] = None
 
 
 @dataclass
 class ControlPlaneArgs:
-    namespace: pulumi.Input[str]
     host: str
-    settings: ControlPlaneSettings
-    identity: IdentityProvider
-    database: DatabaseConnection
-    tls: TlsSettings
+    chart: ChartSource
+    login: ControlPlaneLogin
+    tls: HostTls
     ca: Optional[InternalCertificateAuthority]
     ingress_class: str
     images: ImageResolver
@@ -47,6 +67,9 @@ class ControlPlaneArgs:
     resources: dict[str, Any]
     custom_ca_pem: Optional[pulumi.Input[str]] = None
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # Set by the owner (components/control_plane_platform.py): its namespace and database.
+    namespace: Optional[pulumi.Input[str]] = None
+    database: Optional[DatabaseConnection] = None
 
 
 # Shown in docs.zenml.io Pro "Kubernetes with Helm" (control plane) and "Self-hosted Deployment on Kubernetes with
@@ -108,30 +131,29 @@ def deep_merge(base: dict, extra: dict) -> dict:
 
 class ControlPlane(pulumi.ComponentResource):
     def __init__(self, name: str, args: ControlPlaneArgs, ctx: DeployContext, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(f"{PACKAGE}:kubernetes:ControlPlane", name, None, opts)
+        super().__init__("zenml-platform:kubernetes:ControlPlane", name, None, opts)
         a = args
-        s = a.settings
+        assert a.namespace is not None and a.database is not None, "set by the owner"
+        chart_source = a.chart
         meta = labels("zenml-pro", "control-plane")
         secret_name, annotations = host_tls(f"{name}-ingress", a.host, a.namespace, meta, a.tls, a.ca, ctx, self)
 
         auth: dict[str, Any]
         self.admin_password: Optional[pulumi.Output[str]] = None
-        if a.identity.type == "oidc":
-            oidc = a.identity.oidc
-            assert oidc is not None
+        if a.login.oidc is not None:
+            oidc = a.login.oidc
             auth = {
                 "sso": {
                     "enabled": True,
                     "oidcConfigurationEndpoint": oidc.discovery_url,
                     "clientID": oidc.client_id,
-                    "clientSecret": plaintext_output(oidc.client_secret, "identityProvider.oidc.clientSecret"),
+                    "clientSecret": oidc.client_secret,
                 },
                 "password": {"enabled": False},
             }
         else:
-            given = a.identity.password.admin_password
-            if given is not None:
-                self.admin_password = plaintext_output(given, "identityProvider.password.adminPassword")
+            if a.login.admin_password is not None:
+                self.admin_password = a.login.admin_password
             else:
                 self.admin_password = random.RandomPassword(
                     f"{name}-admin-password", length=24, special=False, opts=ctx.secret_opts(self)
@@ -142,8 +164,8 @@ class ControlPlane(pulumi.ComponentResource):
         db = a.database
         # The chart's image tags default to its appVersion; given explicitly (documented `tag`) from the one
         # chart.version setting, so the mirror list and the chart cannot drift apart.
-        api_image = a.images(a.api_repository, s.chart.version)
-        dashboard_image = a.images(a.dashboard_repository, s.chart.version)
+        api_image = a.images(a.api_repository, chart_source.version)
+        dashboard_image = a.images(a.dashboard_repository, chart_source.version)
         values: dict[str, Any] = {
             "imagePullSecrets": ctx.image_pull_secrets,
             "zenml": {
@@ -182,14 +204,14 @@ class ControlPlane(pulumi.ComponentResource):
             values["zenml"]["certificates"] = {"customCAs": [{"name": "internal-ca", "certificate": a.custom_ca_pem}]}
         problems = chart_key_problems(values)
         assert not problems, f"chart values neither documented nor listed as unconfirmed: {problems}"
-        values = deep_merge(values, s.values)
+        values = deep_merge(values, chart_source.values)
 
-        chart = s.chart.archive or s.chart.repository
+        chart = chart_source.archive or chart_source.repository
         self.release = k8s.helm.v3.Release(
             name,
             name="zenml-pro",
             chart=chart,
-            version=None if s.chart.archive else s.chart.version,
+            version=None if chart_source.archive else chart_source.version,
             namespace=a.namespace,
             values=_sealed(values),
             atomic=True,

@@ -7,6 +7,22 @@ from typing import Any, Optional
 
 import pulumi
 
+# The client protocols and their default ports: the one catalogue the in-cluster engines, the external link and
+# the managed (RDS, Cloud SQL) engines read.
+PORTS = {"mysql": 3306, "postgres": 5432}
+
+
+@dataclass(frozen=True)
+class ManagedSizing:
+    """A managed instance (RDS, Cloud SQL) with the profile's defaults already applied (scenarios/args.py)."""
+
+    instance_class: str  # RDS instance class or Cloud SQL tier
+    storage_gb: int
+    max_storage_gb: int  # storage autoscaling ceiling
+    high_availability: bool  # RDS Multi-AZ / Cloud SQL REGIONAL
+    backup_retention_days: int  # at least 7
+    engine_version: Optional[str] = None  # None: the engine's default version
+
 
 @dataclass
 class DatabaseConnection:
@@ -34,3 +50,12 @@ class DatabaseConnection:
     def url(self, scheme: Optional[str] = None) -> pulumi.Output[str]:
         """URL without credentials; they travel separately as Secret references."""
         return pulumi.Output.concat(scheme or self.engine, "://", self.host, ":", str(self.port), "/", self.database)
+
+
+def database_egress(connection: DatabaseConnection) -> dict[str, Any]:
+    """The NetworkPolicy egress rule a client needs for its database: to the database's peers when they are known
+    (pods, CIDRs), else the port alone (a DNS host cannot be pinned)."""
+    ports = [{"protocol": "TCP", "port": connection.port}]
+    if connection.egress_peers:
+        return {"to": connection.egress_peers, "ports": ports}
+    return {"ports": ports}

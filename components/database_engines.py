@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+
+from components.database import PORTS
+
+# Where the backup (and restore) Jobs read the database CA (the `<name>-ca` Secret) to verify the server.
+BACKUP_CA_DIR = "/etc/zenml-db-ca"
 
 
 @dataclass(frozen=True)
@@ -19,7 +25,10 @@ class Engine:
     config_path: str
     readiness: list[str]
     dump_script: Callable[[bool], str]  # tls -> the backup Job's shell script
-    dump_env: Callable[[str, str, str, str], list[dict[str, Any]]]  # (secret, host, database, username)
+    # (secret, host, database, username, CA file or None) -> the backup Job's environment. With a CA file the
+    # client verifies the server's certificate and name (the database CA is mounted there); without, TLS is
+    # still required where the server has it, unverified (only the image tests run it that way).
+    dump_env: Callable[..., list[dict[str, Any]]]
     protocol: str = ""  # the client protocol (URL scheme, DatabaseConnection.engine); default: kind
 
     @property
@@ -78,11 +87,15 @@ def _mysql_family_env(prefix: str) -> Callable[[str, str, str], list[dict[str, A
     ]
 
 
-def _mysql_family_dump(client: str, dumper: str, ssl_flag: bool) -> Callable[[bool], str]:
+def _mysql_family_dump(client: str, dumper: str, ssl_flag: bool, verify_flags: str) -> Callable[[bool], str]:
     """A gzipped logical dump of one database; fails (and keeps no partial file) when the dump fails.
-    ``ssl_flag``: the client must be told to use TLS (MariaDB 10.11 clients do not try it by themselves)."""
+    ``ssl_flag``: the client must be told to use TLS (MariaDB 10.11 clients do not try it by themselves).
+    ``verify_flags``: what makes the client verify the server against ``$DB_CA_FILE`` (set by the CronJob
+    whenever the database has TLS)."""
     def script(tls: bool) -> str:
         ssl = " --ssl" if (tls and ssl_flag) else ""
+        if tls:
+            ssl += "${DB_CA_FILE:+ " + verify_flags + "}"
         return (
             'set -eu; f="/backups/${DB_NAME}-$(date +%Y%m%dT%H%M%S).sql.gz"; '
             + _reach(f'{client} --host="$DB_HOST" --user=root{ssl}')
@@ -95,55 +108,81 @@ def _mysql_family_dump(client: str, dumper: str, ssl_flag: bool) -> Callable[[bo
     return script
 
 
-def _mysql_family_dump_env(secret: str, host: str, db: str, user: str) -> list[dict[str, Any]]:
+def _mysql_family_dump_env(secret: str, host: str, db: str, user: str, ca_file: str | None = None) -> list[dict[str, Any]]:
     return [
         _secret_env("MYSQL_PWD", secret, "root-password"),
         {"name": "DB_HOST", "value": host},
         {"name": "DB_NAME", "value": db},
+        *([{"name": "DB_CA_FILE", "value": ca_file}] if ca_file else []),
     ]
 
 
-MYSQL = Engine(
-    kind="mysql",
-    port=3306,
-    uid=999,
-    data_path="/var/lib/mysql",
-    run_paths=("/var/run/mysqld", "/tmp"),
-    env=_mysql_family_env("MYSQL"),
-    args=lambda tls: [],
-    config_files=lambda tls, tls_dir: _mysql_config(tls, tls_dir),
-    config_path="/etc/mysql/conf.d",
+def _mysql_family(kind: str, prefix: str, run_dir: str, readiness: list[str], client: str, dumper: str,
+                  ssl_flag: bool, verify_flags: str, protocol: str = "") -> Engine:
+    """MySQL 8 and MariaDB share the port, user, data path, conf.d options and the dump's environment; they differ
+    in the images' variable prefix, the socket directory, the readiness probe and the client tools."""
+    return Engine(
+        kind=kind,
+        protocol=protocol,
+        port=PORTS["mysql"],
+        uid=999,
+        data_path="/var/lib/mysql",
+        run_paths=(run_dir, "/tmp"),
+        env=_mysql_family_env(prefix),
+        args=lambda tls: [],
+        config_files=lambda tls, tls_dir: _mysql_config(tls, tls_dir),
+        config_path="/etc/mysql/conf.d",
+        readiness=readiness,
+        dump_script=_mysql_family_dump(client, dumper, ssl_flag=ssl_flag, verify_flags=verify_flags),
+        dump_env=_mysql_family_dump_env,
+    )
+
+
+MYSQL = _mysql_family(
+    "mysql", "MYSQL", "/var/run/mysqld",
     readiness=["sh", "-c", 'mysqladmin ping -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" --silent'],
-    dump_script=_mysql_family_dump("mysql", "mysqldump", ssl_flag=False),
-    dump_env=_mysql_family_dump_env,
+    client="mysql", dumper="mysqldump", ssl_flag=False,
+    verify_flags='--ssl-mode=VERIFY_IDENTITY --ssl-ca="$DB_CA_FILE"',
 )
 
 # Debian bookworm's mariadb-server with our entrypoint (images/mariadb): the official MariaDB image's variable
 # names, the same conf.d options as MySQL. Clients speak the MySQL protocol (ZenML's URL scheme is mysql).
-MARIADB = Engine(
-    kind="mariadb",
-    protocol="mysql",
-    port=3306,
-    uid=999,
-    data_path="/var/lib/mysql",
-    run_paths=("/run/mysqld", "/tmp"),
-    env=_mysql_family_env("MARIADB"),
-    args=lambda tls: [],
-    config_files=lambda tls, tls_dir: _mysql_config(tls, tls_dir),
-    config_path="/etc/mysql/conf.d",
+MARIADB = _mysql_family(
+    "mariadb", "MARIADB", "/run/mysqld",
     # Over the server's socket: secure transport by definition (require_secure_transport admits it), and MariaDB
     # 10.11 clients do not try TLS on TCP by themselves. The first-start initialisation uses a private socket, so
     # this only answers once the real server is up.
     # The password travels in the client's environment (MYSQL_PWD), not in its argv.
     readiness=["sh", "-c", 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb-admin ping --socket=/run/mysqld/mysqld.sock -uroot --silent'],
     # MariaDB 10.11 clients do not use TLS unless asked: --ssl when the server requires it.
-    dump_script=_mysql_family_dump("mariadb", "mariadb-dump", ssl_flag=True),
-    dump_env=_mysql_family_dump_env,
+    client="mariadb", dumper="mariadb-dump", ssl_flag=True,
+    verify_flags='--ssl-ca="$DB_CA_FILE" --ssl-verify-server-cert',
+    protocol="mysql",
 )
+
+
+def _postgres_reach() -> str:
+    """The same bounded wait as the MySQL family's, with psql (over TLS when PGSSLMODE asks for it)."""
+    return ('i=0; until psql -X -q -d "$PGDATABASE" -c "SELECT 1" >/dev/null 2>&1; do i=$((i+1)); '
+            'if [ "$i" -ge 30 ]; then echo "cannot reach the database at $PGHOST"; exit 1; fi; sleep 2; done; ')
+
+
+def _postgres_dump(tls: bool) -> str:
+    """pg_dump's custom format (compressed, read back by pg_restore); fails (and keeps no partial file) when the
+    dump fails. The environment asks for TLS (PGSSLMODE=require); a database without TLS is asked for none."""
+    return (
+        'set -eu; ' + ('' if tls else 'PGSSLMODE=prefer; export PGSSLMODE; ')
+        + 'f="/backups/${PGDATABASE}-$(date +%Y%m%dT%H%M%S).dump"; '
+        + _postgres_reach()
+        + 'if ! pg_dump --format=custom --file="$f.partial"; then rm -f "$f.partial"; '
+        'echo "dump failed; no backup written"; exit 1; fi; mv "$f.partial" "$f"; '
+        'find /backups -name "*.dump" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
+    )
+
 
 POSTGRES = Engine(
     kind="postgres",
-    port=5432,
+    port=PORTS["postgres"],
     uid=999,
     data_path="/var/lib/postgresql/data",
     run_paths=("/var/run/postgresql", "/tmp"),
@@ -163,16 +202,14 @@ POSTGRES = Engine(
     config_files=lambda tls, tls_dir: {"pg_hba.conf": PG_HBA_TLS} if tls else {},
     config_path=PG_CONFIG_DIR,
     readiness=["sh", "-c", 'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"'],
-    dump_script=lambda tls: (
-        'set -eu; f="/backups/${PGDATABASE}-$(date +%Y%m%dT%H%M%S).dump"; '
-        'pg_dump --format=custom --file="$f.partial"; mv "$f.partial" "$f"; '
-        'find /backups -name "*.dump" -mtime +"$RETENTION_DAYS" -delete; ls -l /backups'
-    ),
-    dump_env=lambda secret, host, db, user: [
+    dump_script=lambda tls: _postgres_dump(tls),
+    dump_env=lambda secret, host, db, user, ca_file=None: [
         _secret_env("PGPASSWORD", secret, "password"),
         {"name": "PGHOST", "value": host},
         {"name": "PGDATABASE", "value": db},
         {"name": "PGUSER", "value": user},
-        {"name": "PGSSLMODE", "value": "require"},  # the server accepts TLS only (pg_hba hostssl)
+        # The server accepts TLS only (pg_hba hostssl); with the CA the client checks its certificate and name.
+        *([{"name": "PGSSLMODE", "value": "verify-full"}, {"name": "PGSSLROOTCERT", "value": ca_file}] if ca_file
+          else [{"name": "PGSSLMODE", "value": "require"}]),
     ],
 )

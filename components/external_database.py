@@ -2,64 +2,70 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from ipaddress import ip_address
 from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import PACKAGE
 from components.context import DeployContext
-from components.database import DatabaseConnection
-from components.secret_values import SecretBundle, plaintext_output
-from stack_config.model import ExternalDatabase
-from stack_config.secrets import SecureValue
+from components.database import PORTS, DatabaseConnection
+from components.secret_values import ConfigSecret, SecretBundle, SecretKeyRef
 
-DEFAULT_PORTS = {"mysql": 3306, "postgres": 5432}
+
+@dataclass
+class ExternalDatabaseArgs:
+    engine: str  # client protocol: "mysql" | "postgres"
+    host: str  # host name or IP address; an IP is pinned in the client's egress policy
+    database: str
+    username: str
+    password: ConfigSecret  # a Secret reference is used as it is; a value is stored in an owned Secret
+    port: Optional[int] = None  # default: the engine's port
+    ca_certificate: Optional[str] = None  # PEM of the CA of the database's certificate
+    verify_server_certificate: bool = True
+    labels: dict[str, str] = field(default_factory=dict)
+    # The client's namespace, where the credentials and CA Secrets go: set by the owner that creates it.
+    namespace: Optional[pulumi.Input[str]] = None
 
 
 class ExternalDatabaseLink(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        namespace: pulumi.Input[str],
-        ctx: DeployContext,
-        engine: str,
-        settings: ExternalDatabase,
-        labels: dict[str, str],
-        opts: Optional[pulumi.ResourceOptions] = None,
-    ):
-        super().__init__(f"{PACKAGE}:database:ExternalDatabaseLink", name, None, opts)
-        bundle = SecretBundle(f"{name}-credentials", f"{name}-credentials", namespace, ctx, self)
-        password_secret, password_key = bundle.ref("password", settings.password)
-        bundle.create(labels)
+    """Output: `connection` (DatabaseConnection)."""
+
+    def __init__(self, name: str, args: ExternalDatabaseArgs, ctx: DeployContext, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:database:ExternalDatabaseLink", name, None, opts)
+        a = args
+        assert a.namespace is not None, "set by the owner"
+        bundle = SecretBundle(f"{name}-credentials", f"{name}-credentials", a.namespace, ctx, self)
+        password_secret, password_key = bundle.ref("password", a.password)
+        bundle.create(a.labels)
         ca_secret = None
-        if settings.ca_certificate:
+        if a.ca_certificate:
             ca_secret = k8s.core.v1.Secret(
                 f"{name}-ca",
-                metadata={"name": f"{name}-ca", "namespace": namespace, "labels": labels},
-                string_data={"ca.crt": settings.ca_certificate},
+                metadata={"name": f"{name}-ca", "namespace": a.namespace, "labels": a.labels},
+                string_data={"ca.crt": a.ca_certificate},
                 opts=ctx.opts(self),
             ).metadata.name
-        port = settings.port or DEFAULT_PORTS[engine]
+        port = a.port or PORTS[a.engine]
         # An IP host can be pinned in the egress policy; a DNS name cannot, so the port is opened instead.
         try:
-            peer = [{"ipBlock": {"cidr": f"{ip_address(settings.host)}/32"}}]
+            peer = [{"ipBlock": {"cidr": f"{ip_address(a.host)}/32"}}]
         except ValueError:
             peer = []
         self.connection = DatabaseConnection(
-            engine=engine,
-            host=settings.host,
+            engine=a.engine,
+            host=a.host,
             port=port,
-            database=settings.database,
-            username=settings.username,
+            database=a.database,
+            username=a.username,
             password_secret=password_secret,
             password_key=password_key,
-            tls=ca_secret is not None or settings.verify_server_certificate,
-            verify_server_cert=settings.verify_server_certificate,
+            tls=ca_secret is not None or a.verify_server_certificate,
+            verify_server_cert=a.verify_server_certificate,
             ca_secret=ca_secret,
             egress_peers=peer,
-            password=plaintext_output(settings.password, "database.external.password") if isinstance(settings.password, SecureValue) else None,
+            password=None if isinstance(a.password, SecretKeyRef) else a.password,
             depends_on=[r for r in [bundle.resource] if r is not None],
         )
-        self.register_outputs({"host": settings.host, "port": port})
+        self.register_outputs({"host": a.host, "port": port})

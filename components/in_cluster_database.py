@@ -7,43 +7,59 @@ One instance serves one database: workspaces never share a server with each othe
 from __future__ import annotations
 
 import hashlib
-from typing import Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
-from components import PACKAGE
 from components.context import DeployContext
 from components.database import DatabaseConnection
-from components.database_engines import MARIADB, MYSQL, POSTGRES, TLS_DIR, Engine
+from components.database_engines import BACKUP_CA_DIR, MARIADB, MYSQL, POSTGRES, TLS_DIR, Engine
 from components.internal_ca import InternalCertificateAuthority
-from components.kube import container_security_context, labels, pod_security_context, resources, selector, tmp_volume
-from stack_config.model import InClusterDatabase
-from stack_config.profiles import ProfileDefaults
+from components.kube import container_security_context, labels, pod_security_context, selector, tmp_volume
+
+
+@dataclass(frozen=True)
+class DatabaseBackup:
+    """A nightly (or `schedule`) logical dump into its own volume, kept `retention_days`."""
+
+    schedule: str
+    retention_days: int
+    storage_size: str
+
+
+@dataclass
+class InClusterDatabaseArgs:
+    namespace_name: str  # for the service host name and the certificate's names
+    image: str
+    database: str
+    username: str
+    instance: str  # the app.kubernetes.io/instance label: the workspace (or control-plane) it serves
+    storage_size: str
+    resources: dict[str, Any]  # Kubernetes requests/limits of the database container
+    storage_class_name: Optional[str] = None
+    tls: bool = True  # serve TLS when `ca` is given
+    ca: Optional[InternalCertificateAuthority] = None  # the stack's internal database CA
+    backup: Optional[DatabaseBackup] = None  # None: no backup CronJob
+    init_sql: Optional[str] = None  # run once on the first start (docker-entrypoint-initdb.d)
+    admit_namespace: bool = False  # a vendor chart's pods cannot be labelled: admit the whole namespace
+    namespace: Optional[pulumi.Input[str]] = None  # set by the owner that creates the namespace
 
 
 class InClusterDatabaseServer(pulumi.ComponentResource):
-    engine: Engine
+    """Output: `connection` (DatabaseConnection), `credentials` (the generated passwords' Secret)."""
 
-    def __init__(
-        self,
-        name: str,
-        namespace: pulumi.Input[str],
-        namespace_name: str,
-        ctx: DeployContext,
-        image: str,
-        settings: InClusterDatabase,
-        defaults: ProfileDefaults,
-        database: str,
-        username: str,
-        instance: str,
-        ca: Optional[InternalCertificateAuthority],
-        init_sql: Optional[str] = None,
-        admit_namespace: bool = False,
-        opts: Optional[pulumi.ResourceOptions] = None,
-    ):
-        super().__init__(f"{PACKAGE}:database:{type(self).__name__}", name, None, opts)
+    engine: Engine
+    type_token: str
+
+    def __init__(self, name: str, args: InClusterDatabaseArgs, ctx: DeployContext, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(self.type_token, name, None, opts)
+        a = args
+        namespace, namespace_name, image, database, username, instance, ca = (
+            a.namespace, a.namespace_name, a.image, a.database, a.username, a.instance, a.ca
+        )
+        init_sql, admit_namespace = a.init_sql, a.admit_namespace
         engine = self.engine
         component = f"{engine.kind}"
         svc = f"{name}"
@@ -51,14 +67,9 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
         match = selector(component, instance)
         meta_labels = labels(component, instance)
         client_labels = {f"zenml-platform.io/{name}-client": "true"}
-        tls_on = settings.tls and ca is not None
+        tls_on = a.tls and ca is not None
 
-        passwords = {
-            key: random.RandomPassword(
-                f"{name}-{key}", length=32, special=False, opts=ctx.secret_opts(self)
-            ).result
-            for key in ("password", "root-password")
-        }
+        passwords = {key: ctx.generated(self, f"{name}-{key}", 32) for key in ("password", "root-password")}
         self.credentials = k8s.core.v1.Secret(
             f"{name}-credentials",
             metadata={"name": f"{name}-credentials", "namespace": namespace, "labels": meta_labels},
@@ -71,7 +82,7 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
         )
 
         volumes = [tmp_volume(p.strip("/").replace("/", "-"), "256Mi") for p in engine.run_paths]
-        mounts = [{"name": p.strip("/").replace("/", "-"), "mountPath": p} for p in engine.run_paths]
+        mounts: list[dict[str, Any]] = [{"name": p.strip("/").replace("/", "-"), "mountPath": p} for p in engine.run_paths]
         config_hash = ""
         ca_secret = None
         if tls_on:
@@ -136,8 +147,8 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
             spec={"selector": match, "ports": [{"name": engine.kind, "port": engine.port, "targetPort": engine.port}]},
             opts=ctx.opts(self),
         )
-        storage = settings.storage_size or defaults.database_storage
-        storage_class = settings.storage_class_name
+        storage = a.storage_size
+        storage_class = a.storage_class_name
         claim_spec = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}
         if storage_class:
             claim_spec["storageClassName"] = storage_class
@@ -185,7 +196,7 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
                                     "periodSeconds": 5,
                                     "failureThreshold": 60,
                                 },
-                                "resources": resources(settings.resources, defaults.database_resources),
+                                "resources": a.resources,
                                 "securityContext": container_security_context(read_only_root=True),
                                 "volumeMounts": [{"name": "data", "mountPath": engine.data_path}, *mounts],
                             }
@@ -240,9 +251,8 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
                 opts=ctx.opts(self),
             )
 
-        backup_on = settings.backup.enabled if settings.backup.enabled is not None else defaults.backup_enabled
-        if backup_on:
-            self._backup(name, namespace, ctx, engine, image, settings, defaults, host, database, username, meta_labels, client_labels, tls_on)
+        if a.backup is not None:
+            self._backup(name, namespace, ctx, engine, image, a.backup, a.storage_class_name, host, database, username, meta_labels, client_labels, ca_secret)
 
         self.connection = DatabaseConnection(
             engine=engine.scheme,
@@ -262,8 +272,11 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
         )
         self.register_outputs({"host": host, "port": engine.port, "database": database})
 
-    def _backup(self, name, namespace, ctx, engine, image, settings, defaults, host, database, username, meta_labels, client_labels, tls_on):
-        size = settings.backup.storage_size or defaults.backup_storage
+    def _backup(self, name, namespace, ctx, engine, image, backup: DatabaseBackup, storage_class_name, host, database, username,
+                meta_labels, client_labels, ca_secret):
+        tls_on = ca_secret is not None
+        ca_file = f"{BACKUP_CA_DIR}/ca.crt" if tls_on else None
+        size = backup.storage_size
         claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-backups",
             # A claim only binds when its first consumer runs (WaitForFirstConsumer): do not wait for it.
@@ -276,18 +289,18 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
             spec={
                 "accessModes": ["ReadWriteOnce"],
                 "resources": {"requests": {"storage": size}},
-                **({"storageClassName": settings.storage_class_name} if settings.storage_class_name else {}),
+                **({"storageClassName": storage_class_name} if storage_class_name else {}),
             },
             # A claim only binds when its first consumer runs; do not wait for it at deploy time.
             opts=ctx.stateful_opts(self),
         )
         job_labels = {**labels(f"{engine.kind}-backup", meta_labels["app.kubernetes.io/instance"]), **client_labels}
-        retention = settings.backup.retention_days or defaults.backup_retention_days
+        retention = backup.retention_days
         k8s.batch.v1.CronJob(
             f"{name}-backup",
             metadata={"name": f"{name}-backup", "namespace": namespace, "labels": meta_labels},
             spec={
-                "schedule": settings.backup.schedule or defaults.backup_schedule,
+                "schedule": backup.schedule,
                 "concurrencyPolicy": "Forbid",
                 # A run missed by more than 10 minutes (controller down) is skipped, not started late in a burst.
                 "startingDeadlineSeconds": 600,
@@ -312,7 +325,7 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
                                         "imagePullPolicy": ctx.image_pull_policy,
                                         "command": ["sh", "-c", engine.dump_script(tls_on)],
                                         "env": [
-                                            *engine.dump_env(f"{name}-credentials", host, database, username),
+                                            *engine.dump_env(f"{name}-credentials", host, database, username, ca_file),
                                             {"name": "RETENTION_DAYS", "value": str(retention)},
                                         ],
                                         "resources": {
@@ -323,12 +336,16 @@ class InClusterDatabaseServer(pulumi.ComponentResource):
                                         "volumeMounts": [
                                             {"name": "backups", "mountPath": "/backups"},
                                             {"name": "tmp", "mountPath": "/tmp"},
+                                            *([{"name": "db-ca", "mountPath": BACKUP_CA_DIR, "readOnly": True}]
+                                              if tls_on else []),
                                         ],
                                     }
                                 ],
                                 "volumes": [
                                     {"name": "backups", "persistentVolumeClaim": {"claimName": claim.metadata.name}},
                                     tmp_volume(),
+                                    *([{"name": "db-ca", "secret": {"secretName": ca_secret, "defaultMode": 0o444}}]
+                                      if tls_on else []),
                                 ],
                             },
                         },
@@ -343,15 +360,18 @@ class MySqlDatabase(InClusterDatabaseServer):
     """MySQL 8 for one workspace's metadata."""
 
     engine = MYSQL
+    type_token = "zenml-platform:database:MySqlDatabase"
 
 
 class MariaDbDatabase(InClusterDatabaseServer):
     """MariaDB 10.11 (Debian's, images/mariadb) for one workspace's metadata: database.inCluster.engine mariadb."""
 
     engine = MARIADB
+    type_token = "zenml-platform:database:MariaDbDatabase"
 
 
 class PostgresDatabase(InClusterDatabaseServer):
     """PostgreSQL for the control plane's metadata."""
 
     engine = POSTGRES
+    type_token = "zenml-platform:database:PostgresDatabase"

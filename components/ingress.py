@@ -8,23 +8,35 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import PACKAGE
 from components.context import DeployContext
 from components.internal_ca import InternalCertificateAuthority
-from stack_config.model import TlsMode, TlsSettings
+
+
+@dataclass(frozen=True)
+class HostTls:
+    """How a host gets its certificate (the stack's `tls` section, translated by scenarios/args.py)."""
+
+    mode: str  # "cert-manager" | "provided" | "internal-ca" | "disabled"
+    # cert-manager: the issuer annotation (key, issuer name) the Ingress carries.
+    issuer_annotation: Optional[tuple[str, str]] = None
+    # provided: the existing kubernetes.io/tls Secret.
+    secret_name: Optional[str] = None
+    # internal-ca: how long an issued host certificate is valid.
+    certificate_validity_hours: int = 8760
 
 
 @dataclass
 class IngressArgs:
     host: str
-    namespace: pulumi.Input[str]
-    service_name: pulumi.Input[str]
     service_port: int
     labels: dict[str, str]
     class_name: str
     annotations: dict[str, str]
-    tls: TlsSettings
+    tls: HostTls
     ca: Optional[InternalCertificateAuthority]
+    # Set by the owner (the namespace and Service it creates):
+    namespace: Optional[pulumi.Input[str]] = None
+    service_name: Optional[pulumi.Input[str]] = None
 
 
 def host_tls(
@@ -32,7 +44,7 @@ def host_tls(
     host: str,
     namespace: pulumi.Input[str],
     labels: dict[str, str],
-    tls: TlsSettings,
+    tls: HostTls,
     ca: Optional[InternalCertificateAuthority],
     ctx: DeployContext,
     parent: pulumi.Resource,
@@ -40,17 +52,16 @@ def host_tls(
     """(TLS Secret name or None, annotations) for one host; the internal CA issues into a Secret it owns."""
     mode = tls.mode
     secret_name = f"{name}-tls"
-    if mode is TlsMode.cert_manager:
-        cm = tls.cert_manager
-        assert cm is not None
-        key = "cert-manager.io/cluster-issuer" if cm.issuer_kind == "ClusterIssuer" else "cert-manager.io/issuer"
-        return secret_name, {key: cm.issuer_name}
-    if mode is TlsMode.provided:
-        assert tls.provided is not None
-        return tls.provided.secret_name, {}
-    if mode is TlsMode.internal_ca:
+    if mode == "cert-manager":
+        assert tls.issuer_annotation is not None
+        key, issuer = tls.issuer_annotation
+        return secret_name, {key: issuer}
+    if mode == "provided":
+        assert tls.secret_name is not None
+        return tls.secret_name, {}
+    if mode == "internal-ca":
         assert ca is not None
-        issued = ca.issue(f"{name}-cert", [host], validity_hours=tls.internal_ca.certificate_validity_hours, parent=parent)
+        issued = ca.issue(f"{name}-cert", [host], validity_hours=tls.certificate_validity_hours, parent=parent)
         k8s.core.v1.Secret(
             f"{name}-tls",
             metadata={"name": secret_name, "namespace": namespace, "labels": labels},
@@ -64,8 +75,9 @@ def host_tls(
 
 class IngressHost(pulumi.ComponentResource):
     def __init__(self, name: str, args: IngressArgs, ctx: DeployContext, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(f"{PACKAGE}:kubernetes:IngressHost", name, None, opts)
+        super().__init__("zenml-platform:kubernetes:IngressHost", name, None, opts)
         a = args
+        assert a.namespace is not None, "set by the owner before construction"
         secret_name, extra = host_tls(name, a.host, a.namespace, a.labels, a.tls, a.ca, ctx, self)
         annotations = {**a.annotations, **extra}
         tls_block = [{"hosts": [a.host], "secretName": secret_name}] if secret_name else []

@@ -11,8 +11,6 @@ from typing import Optional
 import pulumi
 import pulumi_tls as tls
 
-from components import PACKAGE
-
 
 @dataclass
 class IssuedCertificate:
@@ -21,19 +19,25 @@ class IssuedCertificate:
     ca_pem: pulumi.Output[str]
 
 
+@dataclass
+class CertificateAuthorityArgs:
+    common_name: str
+    organization: str
+    validity_hours: int
+    # An existing CA (both or neither); default: a new ECDSA P-256 CA, generated once.
+    ca_certificate: Optional[str] = None
+    ca_private_key: Optional[pulumi.Input[str]] = None  # a secret Output
+    protect: bool = False  # the generated key is protected (losing it invalidates every issued certificate)
+
+
 class InternalCertificateAuthority(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        common_name: str,
-        organization: str,
-        validity_hours: int,
-        ca_certificate: Optional[str] = None,
-        ca_private_key: Optional[pulumi.Input[str]] = None,
-        protect: bool = False,
-        opts: Optional[pulumi.ResourceOptions] = None,
-    ):
-        super().__init__(f"{PACKAGE}:tls:InternalCertificateAuthority", name, None, opts)
+    """Outputs: `cert_pem`, `key_pem` (secret); `issue(...)` signs a server certificate."""
+
+    def __init__(self, name: str, args: CertificateAuthorityArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:tls:InternalCertificateAuthority", name, None, opts)
+        a = args
+        common_name, organization, validity_hours = a.common_name, a.organization, a.validity_hours
+        ca_certificate, ca_private_key, protect = a.ca_certificate, a.ca_private_key, a.protect
         if ca_certificate is not None and ca_private_key is not None:
             self.cert_pem: pulumi.Output[str] = pulumi.Output.from_input(ca_certificate)
             self.key_pem: pulumi.Output[str] = pulumi.Output.secret(ca_private_key)

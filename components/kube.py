@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from stack_config.model import ResourcesSpec, Toleration
-from stack_config.profiles import Resources
-
 MANAGED_BY = "zenml-platform"
 
 
@@ -45,24 +42,6 @@ def pod_security_context(uid: int, gid: Optional[int] = None, fs_group: Optional
         ctx["fsGroup"] = fs_group
         ctx["fsGroupChangePolicy"] = "OnRootMismatch"
     return ctx
-
-
-def resources(override: ResourcesSpec, default: Resources) -> dict[str, Any]:
-    """Profile defaults with the user's overrides on top; both requests and limits always set."""
-    return {
-        "requests": {
-            "cpu": override.requests.cpu or default.cpu_request,
-            "memory": override.requests.memory or default.memory_request,
-        },
-        "limits": {
-            "cpu": override.limits.cpu or default.cpu_limit,
-            "memory": override.limits.memory or default.memory_limit,
-        },
-    }
-
-
-def tolerations(items: list[Toleration]) -> list[dict[str, Any]]:
-    return [t.model_dump(by_alias=True, exclude_none=True) for t in items]
 
 
 def env_value(name: str, value: Any) -> dict[str, Any]:

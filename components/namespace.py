@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import PACKAGE
 from components.context import DeployContext
 from components.kube import MANAGED_BY
 
 
+@dataclass
+class NamespaceArgs:
+    namespace: str  # the Kubernetes name
+    pod_security: str = "restricted"  # the enforced Pod Security Standard; audit and warn are always `restricted`
+    labels: dict[str, str] = field(default_factory=dict)
+    retain: bool = False  # protected and retained on delete (its volumes go with it)
+
+
 class PlatformNamespace(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        namespace: str,
-        ctx: DeployContext,
-        pod_security: str = "restricted",
-        labels: Optional[dict[str, str]] = None,
-        retain: bool = False,
-        opts: Optional[pulumi.ResourceOptions] = None,
-    ):
-        super().__init__(f"{PACKAGE}:kubernetes:PlatformNamespace", name, None, opts)
+    """Outputs: `name` (the namespace's name, as an Output that waits for it)."""
+
+    def __init__(self, name: str, args: NamespaceArgs, ctx: DeployContext, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:kubernetes:PlatformNamespace", name, None, opts)
+        namespace, pod_security, labels, retain = args.namespace, args.pod_security, args.labels, args.retain
         ns_labels = {
             "app.kubernetes.io/managed-by": MANAGED_BY,
             "pod-security.kubernetes.io/enforce": pod_security,

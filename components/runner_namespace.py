@@ -14,10 +14,10 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import PACKAGE
 from components.context import DeployContext
 from components.kube import env_value, labels
-from components.namespace import PlatformNamespace
+from components.names import RUNNER_SA
+from components.namespace import NamespaceArgs, PlatformNamespace
 
 # What the workspace server's identity may do in the runner namespace: exactly the documented least privilege
 # (docs.zenml.io Pro "Enable Snapshot (Workload Manager) Support", "Recommended least-privilege split": the server
@@ -43,7 +43,7 @@ NON_DATABASE_PORTS = [
     {"protocol": "UDP"},
 ]
 WORKLOAD_MANAGER = "zenml_cloud_plugins.kubernetes_workload_manager.KubernetesWorkloadManager"
-RUNNER_SERVICE_ACCOUNT = "zenml-runner"
+RUNNER_SERVICE_ACCOUNT = RUNNER_SA
 
 
 @dataclass
@@ -73,14 +73,13 @@ class RunnerNamespaceArgs:
 
 class RunnerNamespace(pulumi.ComponentResource):
     def __init__(self, name: str, args: RunnerNamespaceArgs, ctx: DeployContext, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(f"{PACKAGE}:kubernetes:RunnerNamespace", name, None, opts)
+        super().__init__("zenml-platform:kubernetes:RunnerNamespace", name, None, opts)
         a = args
         meta = labels("zenml-runner", a.workspace)
         ns = PlatformNamespace(
             f"{name}-ns",
-            a.namespace,
+            NamespaceArgs(a.namespace, labels={"zenml-platform.io/workspace": a.workspace, "zenml-platform.io/role": "runners"}),
             ctx,
-            labels={"zenml-platform.io/workspace": a.workspace, "zenml-platform.io/role": "runners"},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.namespace = ns.name

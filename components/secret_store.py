@@ -7,18 +7,16 @@ by returning the same binding, with the pod identity in `service_account_annotat
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
-from components import PACKAGE
 from components.context import DeployContext
 from components.kube import env_secret, env_value
-from components.secret_values import SecretBundle
-from stack_config.model import SecretStoreSettings, VaultSettings
+from components.secret_values import ConfigSecret, SecretBundle
 
 PREFIX = "ZENML_SECRETS_STORE_"
 
@@ -32,29 +30,56 @@ class SecretStoreBinding:
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
+def cloud_store_env(kind: str, auth_config: dict[str, str]) -> list[dict[str, Any]]:
+    """A cloud store (aws, gcp) reached as the server's pod identity (`implicit`): the env block both clouds share."""
+    return [
+        env_value(f"{PREFIX}TYPE", kind),
+        env_value(f"{PREFIX}AUTH_METHOD", "implicit"),
+        env_value(f"{PREFIX}AUTH_CONFIG", json.dumps(auth_config)),
+    ]
+
+
+@dataclass
+class SqlSecretStoreArgs:
+    labels: dict[str, str]
+    # An existing key (migrations); None: a key generated once, protected like the data, never rotated by an `up`.
+    encryption_key: Optional[ConfigSecret] = None
+    namespace: Optional[pulumi.Input[str]] = None  # set by the owner (the workspace's namespace)
+
+
+@dataclass
+class VaultSecretStoreArgs:
+    labels: dict[str, str]
+    address: str
+    auth_method: str  # token | app_role | aws
+    max_versions: int = 1
+    vault_namespace: Optional[str] = None
+    mount_point: Optional[str] = None
+    auth_mount_point: Optional[str] = None
+    app_role_id: Optional[str] = None
+    aws_role: Optional[str] = None
+    token: Optional[ConfigSecret] = None
+    app_secret_id: Optional[ConfigSecret] = None
+    namespace: Optional[pulumi.Input[str]] = None  # set by the owner (the workspace's namespace)
+
+
 class SqlSecretStore(pulumi.ComponentResource):
     """Secrets in the workspace database, encrypted with a key generated once and never rotated by an `up`."""
 
-    def __init__(
-        self,
-        name: str,
-        namespace: pulumi.Input[str],
-        ctx: DeployContext,
-        settings: SecretStoreSettings,
-        labels: dict[str, str],
-        opts: Optional[pulumi.ResourceOptions] = None,
-    ):
-        super().__init__(f"{PACKAGE}:secrets:SqlSecretStore", name, None, opts)
-        if settings.encryption_key is not None:
+    def __init__(self, name: str, args: SqlSecretStoreArgs, ctx: DeployContext, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:secrets:SqlSecretStore", name, None, opts)
+        namespace, labels = args.namespace, args.labels
+        assert namespace is not None, "set by the owner before construction"
+        if args.encryption_key is not None:
             bundle = SecretBundle(f"{name}-key", f"{name}-encryption-key", namespace, ctx, self)
-            secret, key = bundle.ref("encryption-key", settings.encryption_key)
-            deps = [r for r in [bundle.create(labels)] if r is not None]
+            secret, key = bundle.ref("encryption-key", args.encryption_key)
+            deps: list[pulumi.Resource] = [r for r in [bundle.create(labels)] if r is not None]
         else:
-            generated = random.RandomPassword(f"{name}-encryption-key", length=64, special=False, opts=ctx.secret_opts(self))
+            generated = ctx.generated(self, f"{name}-encryption-key", 64)
             res = k8s.core.v1.Secret(
                 f"{name}-encryption-key",
                 metadata={"name": f"{name}-encryption-key", "namespace": namespace, "labels": labels},
-                string_data={"encryption-key": generated.result},
+                string_data={"encryption-key": generated},
                 opts=ctx.stateful_opts(self, additional_secret_outputs=["stringData", "data"]),
             )
             secret, key, deps = res.metadata.name, "encryption-key", [res]
@@ -69,16 +94,10 @@ class SqlSecretStore(pulumi.ComponentResource):
 class VaultSecretStore(pulumi.ComponentResource):
     """HashiCorp Vault; its token or AppRole secret is read from a Secret, never from plain config."""
 
-    def __init__(
-        self,
-        name: str,
-        namespace: pulumi.Input[str],
-        ctx: DeployContext,
-        settings: VaultSettings,
-        labels: dict[str, str],
-        opts: Optional[pulumi.ResourceOptions] = None,
-    ):
-        super().__init__(f"{PACKAGE}:secrets:VaultSecretStore", name, None, opts)
+    def __init__(self, name: str, args: VaultSecretStoreArgs, ctx: DeployContext, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:secrets:VaultSecretStore", name, None, opts)
+        settings, namespace, labels = args, args.namespace, args.labels
+        assert namespace is not None, "set by the owner before construction"
         bundle = SecretBundle(f"{name}-credentials", f"{name}-vault", namespace, ctx, self)
         env = [
             env_value(f"{PREFIX}TYPE", "hashicorp"),
@@ -87,7 +106,7 @@ class VaultSecretStore(pulumi.ComponentResource):
             env_value(f"{PREFIX}MAX_VERSIONS", str(settings.max_versions)),
         ]
         for key, value in (
-            ("VAULT_NAMESPACE", settings.namespace),
+            ("VAULT_NAMESPACE", settings.vault_namespace),
             ("MOUNT_POINT", settings.mount_point),
             ("AUTH_MOUNT_POINT", settings.auth_mount_point),
             ("APP_ROLE_ID", settings.app_role_id),

@@ -1,14 +1,37 @@
-"""Turn a config secret (encrypted config value or Secret reference) into a `secretKeyRef` a Pod can read."""
+"""Turn a config secret (an encrypted value, already a secret Output, or a Secret reference) into a `secretKeyRef`
+a Pod can read.
+
+Components never see the stack file's types: scenarios/args.py hands them a `ConfigSecret`, either a
+`SecretKeyRef` (the user's own Secret) or the value as a secret `pulumi.Output` (from `plaintext_output`).
+"""
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from dataclasses import dataclass
+from typing import Optional, Protocol, Union
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.context import DeployContext
-from stack_config.secrets import SecretRefInput, SecureValue
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
+    """A key of an existing Secret in the consumer's namespace (`secretKeyRef` in a stack file)."""
+
+    name: str
+    key: str
+
+
+ConfigSecret = Union[SecretKeyRef, pulumi.Output]
+
+
+class EncryptedValue(Protocol):
+    """An encrypted config value: the plaintext when the engine decrypted it, else None."""
+
+    @property
+    def plaintext(self) -> Optional[str]: ...
 
 
 OFFLINE_PLACEHOLDER = "[secret]"
@@ -22,7 +45,7 @@ def _under_mocks() -> bool:
     return isinstance(settings.SETTINGS.monitor, MockMonitor)
 
 
-def plaintext_output(value: SecureValue, path: str = "a secret config value") -> pulumi.Output[str]:
+def plaintext_output(value: EncryptedValue, path: str = "a secret config value") -> pulumi.Output[str]:
     """The decrypted value as a secret Output.
 
     Inside the engine the plaintext is known; if it is not (a value the engine could not decrypt or did not
@@ -50,11 +73,11 @@ class SecretBundle:
         self._data: dict[str, pulumi.Output[str]] = {}
         self.resource: Optional[k8s.core.v1.Secret] = None
 
-    def ref(self, key: str, value: Union[SecureValue, SecretRefInput]) -> tuple[pulumi.Input[str], str]:
-        """(secret name, key) for the value; config values are stored under `key` in the bundle Secret."""
-        if isinstance(value, SecretRefInput):
-            return value.secret_key_ref.name, value.secret_key_ref.key
-        self._data[key] = plaintext_output(value, f"{self._secret_name}/{key}")
+    def ref(self, key: str, value: ConfigSecret) -> tuple[pulumi.Input[str], str]:
+        """(secret name, key) for the value; values (not references) are stored under `key` in the bundle Secret."""
+        if isinstance(value, SecretKeyRef):
+            return value.name, value.key
+        self._data[key] = value
         return self._secret_name, key
 
     def create(self, labels: dict[str, str]) -> Optional[k8s.core.v1.Secret]:

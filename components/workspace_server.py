@@ -13,9 +13,7 @@ from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
-from components import PACKAGE
 from components.context import DeployContext
 from components.database import DatabaseConnection
 from components.kube import (
@@ -28,12 +26,10 @@ from components.kube import (
     spread,
     tmp_volume,
 )
+from components.names import MIGRATION_SA, SERVER_SA
 from components.secret_store import SecretStoreBinding
 
 SERVER_UID = 1000
-# The migration Job's own identity: never the server's Kubernetes API token (the workload manager's powers in the
-# runner namespace), only the cloud identity its secrets store needs at initialisation (see workspace.py).
-MIGRATION_SA = "zenml-migration"
 PORT = 8080
 CONFIG_PATH = "/zenml/.zenconfig"
 DB_CA_DIR = "/etc/zenml/db-ca"
@@ -53,6 +49,10 @@ CA_BUNDLE_SCRIPT = (
     "parts = [open(p).read().strip() for p in sources]\n"
     "open(out, 'w').write('\\n'.join(p for p in parts if p) + '\\n')\n"
 )
+# How long a migration may run (the Job's activeDeadlineSeconds), and how long `up` waits for it: a little longer,
+# so the Job's own failure (with its log) is what `up` reports.
+MIGRATION_DEADLINE_S = 3600
+MIGRATION_WAIT = f"{MIGRATION_DEADLINE_S + 120}s"
 
 
 @dataclass
@@ -71,15 +71,16 @@ class ProSettings:
 @dataclass
 class WorkspaceServerArgs:
     workspace: str
-    namespace: pulumi.Input[str]
     image: str
     version: str
     server_url: str
     replicas: int
     max_replicas: int
     resources: dict[str, Any]
-    database: DatabaseConnection
-    secret_store: SecretStoreBinding
+    # Set by the owning Workspace (its namespace, database and secrets store):
+    namespace: Optional[pulumi.Input[str]] = None
+    database: Optional[DatabaseConnection] = None
+    secret_store: Optional[SecretStoreBinding] = None
     migration_backup_strategy: str = "in-memory"
     migration_resources: Optional[dict[str, Any]] = None  # default: the server's
     migration_service_account_annotations: dict[str, str] = field(default_factory=dict)
@@ -99,8 +100,9 @@ class WorkspaceServerArgs:
 
 class WorkspaceServer(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkspaceServerArgs, ctx: DeployContext, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(f"{PACKAGE}:kubernetes:WorkspaceServer", name, None, opts)
+        super().__init__("zenml-platform:kubernetes:WorkspaceServer", name, None, opts)
         a = args
+        assert a.namespace is not None and a.database is not None and a.secret_store is not None, "set by the Workspace"
         meta = labels("zenml-server", a.workspace)
         match = selector("zenml-server", a.workspace)
         db = a.database
@@ -108,7 +110,7 @@ class WorkspaceServer(pulumi.ComponentResource):
 
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata={"name": "zenml-server", "namespace": a.namespace, "labels": meta, "annotations": {
+            metadata={"name": SERVER_SA, "namespace": a.namespace, "labels": meta, "annotations": {
                 **a.secret_store.service_account_annotations, **a.service_account_annotations}},
             # The token is mounted only when the workload manager must call the Kubernetes API.
             automount_service_account_token=a.needs_kubernetes_api,
@@ -121,12 +123,13 @@ class WorkspaceServer(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=ctx.opts(self),
         )
-        jwt = random.RandomPassword(f"{name}-jwt-secret", length=64, special=False, opts=ctx.secret_opts(self))
+        # Retained like the database credentials (production): the key and the admin password outlive the state.
+        jwt = ctx.generated(self, f"{name}-jwt-secret", 64)
         self.jwt_secret = k8s.core.v1.Secret(
             f"{name}-jwt",
             metadata={"name": "zenml-server-jwt", "namespace": a.namespace, "labels": meta},
-            string_data={"jwt-secret-key": jwt.result},
-            opts=ctx.opts(self, additional_secret_outputs=["stringData", "data"]),
+            string_data={"jwt-secret-key": jwt},
+            opts=ctx.stateful_opts(self, additional_secret_outputs=["stringData", "data"]),
         )
 
         # An OSS server nobody has activated is claimed by whoever reaches it first: activate it at database
@@ -138,14 +141,14 @@ class WorkspaceServer(pulumi.ComponentResource):
         self.admin_password: Optional[pulumi.Output[str]] = None
         self.admin_secret: Optional[k8s.core.v1.Secret] = None
         if a.pro is None:
-            admin_pw = random.RandomPassword(f"{name}-admin-password", length=32, special=False, opts=ctx.secret_opts(self))
+            admin_pw = ctx.generated(self, f"{name}-admin-password", 32)
             self.admin_username = ADMIN_USERNAME
-            self.admin_password = admin_pw.result
+            self.admin_password = admin_pw
             self.admin_secret = k8s.core.v1.Secret(
                 f"{name}-admin",
                 metadata={"name": "zenml-server-admin", "namespace": a.namespace, "labels": meta},
-                string_data={"username": ADMIN_USERNAME, "password": admin_pw.result},
-                opts=ctx.opts(self, additional_secret_outputs=["stringData", "data"]),
+                string_data={"username": ADMIN_USERNAME, "password": admin_pw},
+                opts=ctx.stateful_opts(self, additional_secret_outputs=["stringData", "data"]),
             )
 
         volumes: list[dict[str, Any]] = [tmp_volume("tmp", "1Gi"), tmp_volume("config", "256Mi")]
@@ -255,10 +258,13 @@ class WorkspaceServer(pulumi.ComponentResource):
                 "name": job_name,
                 "namespace": a.namespace,
                 "labels": {**meta, "app.kubernetes.io/component": "migration"},
+                # A Job that failed (a migration the database refused) is replaced by the next `up` and runs again
+                # once the cause is fixed; without this the engine re-awaits the failed Job and fails forever.
+                "annotations": {"pulumi.com/replaceUnready": "true"},
             },
             spec={
                 "backoffLimit": 0,
-                "activeDeadlineSeconds": 3600,
+                "activeDeadlineSeconds": MIGRATION_DEADLINE_S,
                 "template": {
                     "metadata": {"labels": {**pod_labels, "app.kubernetes.io/component": "migration"}},
                     "spec": {
@@ -285,10 +291,16 @@ class WorkspaceServer(pulumi.ComponentResource):
                 self,
                 depends_on=[*db.depends_on, *a.secret_store.depends_on],
                 delete_before_replace=True,
+                # The engine waits as long as Kubernetes lets the migration run (its default is 10 minutes):
+                # a long migration must not fail `up` while the Job goes on migrating.
+                custom_timeouts=pulumi.CustomTimeouts(create=MIGRATION_WAIT, update=MIGRATION_WAIT),
             ),
         )
 
-        probe = {"httpGet": {"path": "/health", "port": PORT}}
+        probe: dict[str, Any] = {"httpGet": {"path": "/health", "port": PORT}}
+        startup_probe = {**probe, "periodSeconds": 5, "failureThreshold": 60}
+        readiness_probe = {**probe, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
+        liveness_probe = {**probe, "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 6}
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata={"name": "zenml-server", "namespace": a.namespace, "labels": meta},
@@ -321,9 +333,9 @@ class WorkspaceServer(pulumi.ComponentResource):
                                 ],
                                 "env": server_env,
                                 "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-                                "startupProbe": {**probe, "periodSeconds": 5, "failureThreshold": 60},
-                                "readinessProbe": {**probe, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
-                                "livenessProbe": {**probe, "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 6},
+                                "startupProbe": startup_probe,
+                                "readinessProbe": readiness_probe,
+                                "livenessProbe": liveness_probe,
                                 "resources": a.resources,
                                 "securityContext": container_security_context(read_only_root=True),
                                 "volumeMounts": mounts,
@@ -337,7 +349,11 @@ class WorkspaceServer(pulumi.ComponentResource):
         self.service = k8s.core.v1.Service(
             f"{name}-service",
             metadata={"name": "zenml-server", "namespace": a.namespace, "labels": meta},
-            spec={"selector": match, "ports": [{"name": "http", "port": 80, "targetPort": PORT, "protocol": "TCP"}]},
+            # Server pods only: the migration Job's pod carries the same name/instance labels and, having no
+            # readiness probe, is Ready while it runs, so a selector without the component sent requests to a pod
+            # that does not serve (502s through the ingress during every migration, seen on the real node).
+            spec={"selector": {**match, "app.kubernetes.io/component": "server"},
+                  "ports": [{"name": "http", "port": 80, "targetPort": PORT, "protocol": "TCP"}]},
             opts=ctx.opts(self),
         )
 

@@ -69,6 +69,8 @@ class Registration:
     dependencies: tuple[str, ...] = ()
     delete_before_replace: bool = False
     replace_on_changes: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # the URNs this resource was known by (its own `aliases` option, resolved)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)  # create/update/delete, as set (e.g. "3720s")
 
 
 # What the mocks answer for a registration.
@@ -112,6 +114,16 @@ def _wire(value: Any) -> Any:
     raise _NotPlain(type(value).__name__)
 
 
+def urn_of(stack: str, project: str, parent: str, type_: str, name: str) -> str:
+    """URNs as the engine forms them: the parent's full type chain, without the root Stack type."""
+    qualified = type_
+    if parent:
+        parent_type = parent.split("::")[2]
+        if parent_type != "pulumi:pulumi:Stack":
+            qualified = f"{parent_type}${type_}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
 class RecordingMonitor(MockMonitor):
     """Records what the program registers, with URN, parent and resource options the mocks API does not show.
 
@@ -120,20 +132,26 @@ class RecordingMonitor(MockMonitor):
     other than plain data (a resource reference, an asset), which goes through the SDK as usual.
     """
 
-    def __init__(self, mocks: "RecordingMocks", project: str = "project", stack: str = "stack"):
+    def __init__(self, mocks: RecordingMocks, project: str = "project", stack: str = "stack"):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self.project = project
         self.stack = stack
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
-        """URNs as the engine forms them: the parent's full type chain, without the root Stack type."""
-        qualified = type_
-        if parent:
-            parent_type = parent.split("::")[2]
-            if parent_type != "pulumi:pulumi:Stack":
-                qualified = f"{parent_type}${type_}"
-        return f"urn:pulumi:{self.stack}::{self.project}::{qualified}::{name}"
+        return urn_of(self.stack, self.project, parent, type_, name)
+
+    def _aliases(self, request) -> tuple[str, ...]:
+        """Alias specs as the engine resolves them: unset parts are the resource's own; `noParent` is the root."""
+        urns = [*request.aliasURNs]
+        for alias in request.aliases:
+            if alias.urn:
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urns.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        return tuple(urns)
 
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -155,6 +173,9 @@ class RecordingMonitor(MockMonitor):
                 dependencies=tuple(request.dependencies),
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 replace_on_changes=tuple(request.replaceOnChanges),
+                aliases=self._aliases(request),
+                custom_timeouts={k: v for k in ("create", "update", "delete")
+                                 if (v := getattr(request.customTimeouts, k, ""))},
             )
         )
         args = pulumi.runtime.MockResourceArgs(

@@ -11,11 +11,11 @@ written as a repr.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
-
 from pulumi.output import Unknown
 
 from planning.recording_mocks import UNKNOWN, UNKNOWN_PLACEHOLDER, Registration, is_secret

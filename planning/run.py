@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pulumi
 from pulumi.runtime import settings
@@ -28,7 +29,7 @@ def _without_source_positions() -> None:
     from pulumi.runtime import resource as resource_runtime
     from pulumi.runtime.proto import source_pb2
 
-    resource_runtime._get_stack_trace = lambda: source_pb2.StackTrace()  # type: ignore[attr-defined]
+    resource_runtime._get_stack_trace = lambda: source_pb2.StackTrace()
 
 
 def _memoize(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -70,7 +71,7 @@ class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
     contention per resource.
     """
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+    def submit(self, fn, /, *args, **kwargs):
         future: concurrent.futures.Future = concurrent.futures.Future()
         try:
             future.set_result(fn(*args, **kwargs))
@@ -94,6 +95,25 @@ class PlanResult:
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}")
         return matches[0]
+
+    def state_urns(self) -> dict[str, str]:
+        """The URN each resource matches in an existing state: its alias if it has one, else its own URN under its
+        parent's state URN (the engine gives children of an aliased parent the same move). A refactor that
+        reparents resources changes their URNs but, with aliases, not these."""
+        from planning.recording_mocks import urn_of
+
+        by_urn: dict[str, str] = {}
+        for r in self.registrations:
+            # Only moves count here (same type and name, another parent): the Kubernetes provider gives every
+            # resource aliases to its older API versions, which are not moves.
+            moves = [u for u in r.aliases if u.rsplit("::", 1)[1] == r.name and u.split("::")[2].rsplit("$", 1)[-1] == r.type]
+            if moves:
+                by_urn[r.urn] = moves[0]
+            elif r.parent in by_urn and by_urn[r.parent] != r.parent:
+                by_urn[r.urn] = urn_of(self.stack, PROJECT, by_urn[r.parent], r.type, r.name)
+            else:
+                by_urn[r.urn] = r.urn
+        return by_urn
 
     def counts_by_type(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -162,7 +182,7 @@ def _run(cfg: StackConfig, stack: str, preview: bool, program: Callable[[StackCo
     try:
         _sync_await(run_pulumi_func(body))
     finally:
-        loop._default_executor = pool  # type: ignore[attr-defined]  # the caller's pool (or none, created lazily)
+        loop._default_executor = pool  # the caller's pool (or none, created lazily)
     return PlanResult(stack=stack, preview=preview, registrations=list(monitor.registrations), outputs=collected)
 
 

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def policy_config(cfg: Any) -> dict[str, dict[str, Any]]:
-    """Air-gapped stacks: every image and chart must come from `registryMirror.registry`."""
-    if cfg.scenario.value == "airgapped" and cfg.registry_mirror is not None:
+    """Air-gapped stacks (`airGap.enabled`): every image and chart must come from `registryMirror.registry`."""
+    if cfg.air_gapped and cfg.registry_mirror is not None:
         return {"zenml-images-from-mirror": {"mirror": cfg.registry_mirror.registry}}
     return {}
 
@@ -30,7 +30,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    json.dump(policy_config(load_stack_file(argv[0])), sys.stdout, indent=2)
+    cfg = load_stack_file(argv[0])
+    for note in cfg.deprecations:  # stdout is the JSON; the note goes beside it
+        print(f"warning: {Path(argv[0]).name}: {note}", file=sys.stderr)
+    json.dump(policy_config(cfg), sys.stdout, indent=2)
     print()
     return 0
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import zenml_rules as rules
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -14,8 +16,6 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy.secret import Secret
-
-import zenml_rules as rules
 
 PACK_NAME = "zenml-platform"
 
@@ -32,7 +32,7 @@ def plain(value: Any) -> Any:
         return {k: plain(target[k]) for k in target}
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         try:
-            target = value["__target"]  # type: ignore[index]
+            target = value["__target"]  # type: ignore[call-overload]
         except (KeyError, TypeError, IndexError):
             target = value
         return [plain(v) for v in target]
@@ -60,24 +60,30 @@ def _config_schema(rule: rules.Rule):
 
 
 def _resource_policy(rule: rules.Rule) -> ResourceValidationPolicy:
+    check = rule.resource
+    assert check is not None
+
     def validate(args: ResourceValidationArgs, report_violation) -> None:
-        for message in rule.resource(_resource_from_args(args), dict(args.get_config() or {})):
+        for message in check(_resource_from_args(args), dict(args.get_config() or {})):
             report_violation(message)
 
     return ResourceValidationPolicy(rule.name, rule.description, validate, _level(rule), config_schema=_config_schema(rule))
 
 
 def _stack_policy(rule: rules.Rule) -> StackValidationPolicy:
+    check = rule.stack
+    assert check is not None
+
     def validate(args: StackValidationArgs, report_violation) -> None:
         resources = [_resource_from_policy_resource(r) for r in args.resources]
-        for resource, message in rule.stack(resources, dict(args.get_config() or {})):
+        for resource, message in check(resources, dict(args.get_config() or {})):
             report_violation(message, resource.urn if resource is not None and resource.urn else None)
 
     return StackValidationPolicy(rule.name, rule.description, validate, _level(rule), config_schema=_config_schema(rule))
 
 
-def build_policies() -> list:
-    policies = []
+def build_policies() -> list[Policy]:
+    policies: list[Policy] = []
     for rule in rules.RULES:
         if rule.resource is not None:
             policies.append(_resource_policy(rule))

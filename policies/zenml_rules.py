@@ -12,8 +12,9 @@ in its own virtualenv.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Optional
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
@@ -211,7 +212,7 @@ def storage_encrypted(r: Resource, config: Mapping[str, Any]) -> list[str]:
 def no_plaintext_secrets(r: Resource, config: Mapping[str, Any]) -> list[str]:
     p, out = r.props, []
     kind = kind_of(r.type)
-    for where, spec in pod_specs(r):
+    for _where, spec in pod_specs(r):
         for cwhere, c in containers(spec):
             for e in c.get("env") or []:
                 if not isinstance(e, Mapping) or "value" not in e:
@@ -518,7 +519,7 @@ RULES: list[Rule] = [
          "mode or host namespaces (chart values too).", True, resource=containers_not_root),
     Rule("zenml-runner-namespace-isolated", "Every runner namespace has default-deny ingress and egress "
          "NetworkPolicies.", True, stack=runner_namespaces_isolated),
-    Rule("zenml-images-from-mirror", "In an air-gapped stack (policy config `mirror`), every image and chart comes "
+    Rule("zenml-images-from-mirror", "In an air-gapped stack (airGap.enabled; policy config `mirror`), every image and chart comes "
          "from the registry mirror.", True, resource=images_from_mirror, config_schema={"mirror": {"type": "string"}}),
     Rule("zenml-ingress-tls", "Every Ingress host is served with TLS; chart ingresses enable TLS.", True,
          resource=ingress_tls),

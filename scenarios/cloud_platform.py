@@ -1,18 +1,18 @@
-"""Cloud targets: the provider for the target's API, built from config (never ambient credentials' defaults),
-and the services object (`AwsCloud`/`GcpCloud`) the shared Kubernetes assembly hands to every workspace.
+"""The backend of the stack's target: what a target provides every workspace and the control plane
+(components/backend.py). Cloud targets get their provider built from config (never ambient credentials' defaults).
 
 The EKS/GKE cluster is an input: the Kubernetes provider still comes from `kubernetes.kubeconfig`/`context`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
-
+from components.backend import Backend, KubernetesBackend
 from components.context import DeployContext
+from scenarios import args
 from stack_config.model import StackConfig
 
 
-def build_cloud(cfg: StackConfig, ctx: DeployContext) -> Optional[Any]:
+def build_backend(cfg: StackConfig, ctx: DeployContext) -> Backend:
     if cfg.target.value == "aws":
         import pulumi_aws as aws
 
@@ -20,13 +20,13 @@ def build_cloud(cfg: StackConfig, ctx: DeployContext) -> Optional[Any]:
 
         assert cfg.aws is not None
         a = cfg.aws
-        provider = aws.Provider(
+        aws_provider = aws.Provider(
             "aws",
             region=a.region,
             allowed_account_ids=[a.account_id],
             default_tags={"tags": {"managed-by": "zenml-platform", **a.tags}},
         )
-        return AwsCloud(cfg, ctx, provider)
+        return AwsCloud(args.aws_target(cfg), ctx, aws_provider)
     if cfg.target.value == "gcp":
         import pulumi_gcp as gcp
 
@@ -34,6 +34,6 @@ def build_cloud(cfg: StackConfig, ctx: DeployContext) -> Optional[Any]:
 
         assert cfg.gcp is not None
         g = cfg.gcp
-        provider = gcp.Provider("gcp", project=g.project, region=g.region, default_labels={"managed-by": "zenml-platform", **g.labels})
-        return GcpCloud(cfg, ctx, provider)
-    return None
+        gcp_provider = gcp.Provider("gcp", project=g.project, region=g.region, default_labels={"managed-by": "zenml-platform", **g.labels})
+        return GcpCloud(args.gcp_target(cfg), ctx, gcp_provider)
+    return KubernetesBackend()

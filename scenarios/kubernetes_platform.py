@@ -1,132 +1,147 @@
-"""The Kubernetes assembly every layout shares: provider, CAs, optional control plane, and N workspaces.
+"""The building blocks every layout program assembles (scenarios/self_hosted.py, hybrid.py, saas.py):
 
-Layouts differ in what they switch on (control plane here or elsewhere, mirror, egress), which the validated
-config already expresses, so the assembly reads the config and each layout module adds its own outputs.
+- `trust(cfg)`: the stack's certificate authorities (ingress CA, database CA) and what servers trust;
+- `control_plane(...)`: the Pro control plane with its namespace, database and traffic policy;
+- `workspaces(...)`: one `Workspace` per configured workspace, on the target's backend;
+- `stack_outputs(...)`: what `pulumi stack output` shows.
+
+Component args come from scenarios/args.py (the one translation of the config); nothing here builds a resource
+that a component could own.
 """
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.backend import Backend
 from components.context import DeployContext
-from components.control_plane import ControlPlane, ControlPlaneArgs
-from components.external_database import ExternalDatabaseLink
-from components.images import ImageResolver
-from components.in_cluster_database import PostgresDatabase
+from components.control_plane_platform import ControlPlanePlatform
 from components.internal_ca import InternalCertificateAuthority
-from components.kube import labels, resources
-from components.namespace import PlatformNamespace
-from components.secret_values import plaintext_output
 from components.workspace import Workspace
+from scenarios import args
 from stack_config.model import DatabaseMode, StackConfig, TlsMode
 
 
-def build_context(cfg: StackConfig, provider: Optional[pulumi.ProviderResource] = None) -> DeployContext:
-    k = cfg.kubernetes
-    if provider is None:
-        # The stack file decides; ZENML_PLATFORM_KUBE_CONTEXT lets `make deploy-local` target a user's
-        # cluster without editing the committed `local` stack.
-        provider = k8s.Provider(
-            "kubernetes",
-            kubeconfig=k.kubeconfig,
-            context=k.context or os.environ.get("ZENML_PLATFORM_KUBE_CONTEXT") or None,
-            delete_unreachable=False,
-        )
-    mirror = cfg.registry_mirror
-    return DeployContext(
-        provider=provider,
-        images=ImageResolver(mirror.registry if mirror else None),
-        image_pull_policy=cfg.images.pull_policy,
-        pull_secret_dockerconfig=plaintext_output(mirror.pull_secret, "registryMirror.pullSecret") if mirror and mirror.pull_secret else None,
-        extra_pull_secrets=list(mirror.image_pull_secrets) if mirror else [],
-        network_policies=cfg.network_policies.enabled,
-        protect_data=cfg.defaults.protect_data,
-        cluster_domain=k.cluster_domain,
-        ingress_class=k.ingress_class_name,
-        ingress_controller_namespace=k.ingress_controller_namespace,
-        server_egress_cidrs=list(cfg.network_policies.allow_egress_cidrs),
-        api_server_cidrs=list(k.api_server_cidrs),
-        proxy_cidrs=list(k.ingress_controller_cidrs),
-    )
+@dataclass
+class Trust:
+    """The stack's CAs and the PEM bundles its servers trust beyond the system store."""
+
+    ingress_ca: Optional[InternalCertificateAuthority]
+    database_ca: Optional[InternalCertificateAuthority]
+    ca_bundle: Optional[pulumi.Input[str]]  # what clients trust for this stack's hosts (stack output caBundle)
+    control_plane_trust: Optional[pulumi.Input[str]]  # the stack's CA and the corporate CAs
+    server_trust: Optional[pulumi.Input[str]]  # the stack's CA only where servers call in-stack TLS hosts
 
 
-def deploy_kubernetes_platform(cfg: StackConfig, ctx: Optional[DeployContext] = None) -> dict[str, Any]:
-    ctx = ctx or build_context(cfg)
-    # target aws/gcp: managed databases, secrets stores and artifact stores behind the same interfaces.
-    from scenarios.cloud_platform import build_cloud
-
-    cloud = build_cloud(cfg, ctx)
-    protect = ctx.protect_data
-
+def trust(cfg: StackConfig) -> Trust:
     ingress_ca: Optional[InternalCertificateAuthority] = None
     if cfg.tls.mode is TlsMode.internal_ca:
-        ica = cfg.tls.internal_ca
-        ingress_ca = InternalCertificateAuthority(
-            "ingress-ca",
-            common_name=f"{cfg.domain} internal CA",
-            organization=ica.organization,
-            validity_hours=ica.ca_validity_hours,
-            ca_certificate=ica.ca_certificate,
-            ca_private_key=plaintext_output(ica.ca_private_key, "tls.internalCa.caPrivateKey") if ica.ca_private_key else None,
-            protect=protect,
-        )
-    needs_db_ca = any(
-        ws.database.mode is DatabaseMode.in_cluster and ws.database.in_cluster.tls for ws in cfg.workspaces
-    ) or (cfg.control_plane.enabled and cfg.control_plane.database.mode is DatabaseMode.in_cluster
-          and cfg.control_plane.database.in_cluster.tls)
-    database_ca = (
-        InternalCertificateAuthority(
-            "database-ca",
-            common_name=f"{cfg.domain} database CA",
-            organization=cfg.tls.internal_ca.organization,
-            validity_hours=cfg.tls.internal_ca.ca_validity_hours,
-            protect=protect,
-        )
-        if needs_db_ca
-        else None
-    )
+        ingress_ca = InternalCertificateAuthority("ingress-ca", args.ingress_ca(cfg))
+    database_ca = database_ca_of(cfg)
     trusted_ca: Optional[pulumi.Input[str]] = None
     if ingress_ca is not None:
         trusted_ca = ingress_ca.cert_pem
     elif cfg.tls.mode is TlsMode.provided and cfg.tls.provided and cfg.tls.provided.ca_certificate:
         trusted_ca = cfg.tls.provided.ca_certificate
-
     corporate = cfg.tls.trusted_ca_certificates
-    # What the control plane and the servers trust beyond the system store: this stack's CA (for its own control
-    # plane's endpoints) and the configured corporate CAs.
-    server_trust: Optional[pulumi.Input[str]] = _join_pem(trusted_ca if cfg.control_plane.enabled else None, corporate)
-
-    outputs: dict[str, Any] = {}
-    if cfg.control_plane.enabled:
-        outputs["controlPlane"] = _control_plane(cfg, ctx, ingress_ca, database_ca, _join_pem(trusted_ca, corporate), cloud)
-
-    workspaces = {}
-    admins: dict[str, Any] = {}
-    for ws in cfg.workspaces:
+    return Trust(
+        ingress_ca=ingress_ca,
+        database_ca=database_ca,
+        ca_bundle=trusted_ca,
+        control_plane_trust=_join_pem(trusted_ca, corporate),
         # Servers trust the internal CA only where they call in-stack TLS endpoints (this stack's control plane).
+        server_trust=_join_pem(trusted_ca if cfg.control_plane.enabled else None, corporate),
+    )
+
+
+def workspaces(cfg: StackConfig, ctx: DeployContext, t: Trust, backend: Backend) -> dict[str, Any]:
+    """Every workspace on the target's backend; returns the `workspaces` (and `adminCredentials`) outputs."""
+    summaries: dict[str, Any] = {}
+    admins: dict[str, Any] = {}
+    for i, ws in enumerate(cfg.workspaces):
         component = Workspace(
-            ws,
-            cfg,
+            ws.name,
+            args.workspace(cfg, i, ctx, ingress_ca=t.ingress_ca, database_ca=t.database_ca, trusted_ca_pem=t.server_trust),
             ctx,
-            ingress_ca=ingress_ca,
-            database_ca=database_ca,
-            trusted_ca_pem=server_trust,
-            cloud=cloud,
+            backend=backend,
         )
-        workspaces[ws.name] = component.summary
+        summaries[ws.name] = workspace_output(cfg, i, component)
         if component.admin_password is not None:
             admins[ws.name] = {"username": component.admin_username, "password": component.admin_password}
-    outputs["workspaces"] = workspaces
+    out: dict[str, Any] = {"workspaces": summaries}
     if admins:
         # One secret output, so `workspaces` stays readable without --show-secrets.
-        outputs["adminCredentials"] = pulumi.Output.secret(admins)
-    outputs["caBundle"] = trusted_ca
+        out["adminCredentials"] = pulumi.Output.secret(admins)
+    return out
+
+
+def workspace_output(cfg: StackConfig, index: int, w: Workspace) -> dict[str, Any]:
+    """The `workspaces.<name>` stack output, from the component's typed outputs."""
+    ws = cfg.workspaces[index]
+    out: dict[str, Any] = {
+        "url": w.url,
+        "edition": cfg.edition_of(ws).value,
+        "version": cfg.version_of(ws),
+        "namespace": w.namespace,
+        "runnerNamespace": w.runner_namespace,
+        "database": {"mode": ws.database.mode.value, "host": w.database.host, "tls": w.database.tls},
+        "secretStore": w.secret_store_kind,
+    }
+    cloud = w.services.outputs
+    if cloud is not None:
+        out["cloud"] = cloud.stack_output()
+        if ws.database.mode is DatabaseMode.managed and cloud.database is not None:
+            # The managed host is known only after create; name the instance so the output is known in preview.
+            out["database"] = {"mode": "managed", **cloud.stack_output()["database"], "tls": w.database.tls}
+    return out
+
+
+def stack_outputs(cfg: StackConfig, ctx: DeployContext, t: Trust, scenario: str, parts: dict[str, Any]) -> dict[str, Any]:
+    outputs = dict(parts)
+    outputs["caBundle"] = t.ca_bundle
     outputs["images"] = dict(sorted(ctx.images.seen.items()))
+    outputs["scenario"] = scenario
+    outputs["nextSteps"] = next_steps(cfg, outputs)
     return outputs
+
+
+def control_plane(cfg: StackConfig, ctx: DeployContext, t: Trust, backend: Backend) -> dict[str, Any]:
+    """The Pro control plane in this cluster; returns the `controlPlane` stack output."""
+    plane = ControlPlanePlatform(
+        "control-plane",
+        args.control_plane(cfg, ctx, ingress_ca=t.ingress_ca, database_ca=t.database_ca, trusted_ca_pem=t.control_plane_trust),
+        ctx,
+        backend=backend,
+    )
+    out: dict[str, Any] = {"url": plane.url, "namespace": plane.namespace, "database": {"mode": plane.database_mode}}
+    if plane.admin_password is not None:
+        out["adminPassword"] = pulumi.Output.secret(plane.admin_password)
+    return out
+
+
+def control_plane_namespace_and_database(cfg: StackConfig, ctx: DeployContext, database_ca, backend: Optional[Backend] = None):
+    """The control plane without the vendor chart: its namespace, database and traffic policy, the same component
+    and resources the layouts deploy. tests/node/control_plane_database_program.py deploys exactly this to test the
+    database's backup and restore where the chart's private images cannot run."""
+    a = args.control_plane(cfg, ctx, ingress_ca=None, database_ca=database_ca, trusted_ca_pem=None)
+    a.chart = None
+    return ControlPlanePlatform("control-plane", a, ctx, backend=backend)
+
+
+def database_ca_of(cfg: StackConfig) -> Optional[InternalCertificateAuthority]:
+    """The internal CA of the in-cluster databases that serve TLS (workspaces' and the control plane's), if any."""
+    needs_db_ca = any(
+        ws.database.mode is DatabaseMode.in_cluster and ws.database.in_cluster.tls for ws in cfg.workspaces
+    ) or (cfg.control_plane.enabled and cfg.control_plane.database.mode is DatabaseMode.in_cluster
+          and cfg.control_plane.database.in_cluster.tls)
+    return (
+        InternalCertificateAuthority("database-ca", args.database_ca(cfg))
+        if needs_db_ca
+        else None
+    )
 
 
 def _join_pem(*parts: Optional[pulumi.Input[str]]) -> Optional[pulumi.Input[str]]:
@@ -136,97 +151,6 @@ def _join_pem(*parts: Optional[pulumi.Input[str]]) -> Optional[pulumi.Input[str]
     if len(present) == 1:
         return present[0]
     return pulumi.Output.all(*present).apply(lambda pems: "".join(p.strip() + "\n" for p in pems))
-
-
-def _control_plane(cfg, ctx, ingress_ca, database_ca, trusted_ca, cloud=None) -> dict[str, Any]:
-    cp = cfg.control_plane
-    ns_name = cfg.control_plane_namespace
-    ns = PlatformNamespace(
-        "control-plane-ns",
-        ns_name,
-        ctx,
-        # The vendor chart's pods are not all known to meet `restricted`; `baseline` is enforced, `restricted` warned.
-        pod_security="baseline",
-        labels={"zenml-platform.io/role": "control-plane"},
-        retain=ctx.protect_data,
-    )
-    meta = labels("zenml-pro", "control-plane")
-    opts = pulumi.ResourceOptions(depends_on=[ns])
-    if cp.database.mode is DatabaseMode.in_cluster:
-        db = PostgresDatabase(
-            "control-plane-postgres",
-            namespace=ns.name,
-            namespace_name=ns_name,
-            ctx=ctx,
-            image=ctx.images(cfg.images.postgres),
-            settings=cp.database.in_cluster,
-            defaults=cfg.defaults,
-            database="zenml_pro",
-            username="zenml_pro",
-            instance="control-plane",
-            ca=database_ca,
-            admit_namespace=True,
-            opts=opts,
-        )
-        connection = db.connection
-    elif cp.database.mode is DatabaseMode.managed:
-        assert cloud is not None, "managed databases need target aws or gcp"
-        connection = cloud.control_plane_database(ns.name, opts)
-    else:
-        assert cp.database.external is not None
-        connection = ExternalDatabaseLink("control-plane-db", ns.name, ctx, "postgres", cp.database.external, meta, opts=opts).connection
-    if ctx.network_policies:
-        _control_plane_traffic(ctx, ns, connection, cfg)
-    plane = ControlPlane(
-        "control-plane",
-        ControlPlaneArgs(
-            namespace=ns.name,
-            host=cfg.control_plane_host,
-            settings=cp,
-            identity=cfg.identity_provider,
-            database=connection,
-            tls=cfg.tls,
-            ca=ingress_ca,
-            ingress_class=ctx.ingress_class,
-            images=ctx.images,
-            api_repository=cfg.images.control_plane_api,
-            dashboard_repository=cfg.images.control_plane_dashboard,
-            resources=resources(cp.resources, cfg.defaults.server_resources),
-            custom_ca_pem=trusted_ca,
-            depends_on=[ns],
-        ),
-        ctx,
-        opts=opts,
-    )
-    out: dict[str, Any] = {"url": plane.url, "namespace": ns_name, "database": {"mode": cp.database.mode.value}}
-    if plane.admin_password is not None:
-        out["adminPassword"] = pulumi.Output.secret(plane.admin_password)
-    return out
-
-
-def _control_plane_traffic(ctx: DeployContext, ns: PlatformNamespace, connection, cfg: StackConfig) -> None:
-    """The chart's pods: reachable from the ingress controller; may reach their database, the ingress controller
-    (OIDC provider and workspaces by their TLS host names) and the configured CIDRs, nothing else."""
-    ingress_ns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ctx.ingress_controller_namespace}}}
-    egress = [
-        {"to": [ingress_ns], "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 80}]},
-        {"to": connection.egress_peers, "ports": [{"protocol": "TCP", "port": connection.port}]}
-        if connection.egress_peers
-        else {"ports": [{"protocol": "TCP", "port": connection.port}]},
-    ]
-    if ctx.server_egress_cidrs:
-        egress.append({"to": [{"ipBlock": {"cidr": c}} for c in ctx.server_egress_cidrs]})
-    k8s.networking.v1.NetworkPolicy(
-        "control-plane-traffic",
-        metadata={"name": "control-plane", "namespace": ns.name},
-        spec={
-            "podSelector": {},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": [ingress_ns]}],
-            "egress": egress,
-        },
-        opts=ctx.opts(ns),
-    )
 
 
 def next_steps(cfg: StackConfig, outputs: dict[str, Any]) -> list[str]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -76,7 +77,7 @@ class TenantConfig(Section):
         return v
 
     @model_validator(mode="after")
-    def _target(self) -> "TenantConfig":
+    def _target(self) -> TenantConfig:
         if self.target == "aws" and self.aws is None:
             raise ValueError("target aws needs aws (region, accountId, operatorRoleArn, externalId)")
         if self.target == "gcp" and self.gcp is None:

@@ -15,7 +15,7 @@ PACKAGE = "zenml-platform"
 
 class TenantArtifactAccess(pulumi.ComponentResource):
     def __init__(self, name: str, cfg: TenantConfig, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(f"{PACKAGE}:tenant:TenantArtifactAccess", name, None, opts)
+        super().__init__("zenml-platform:tenant:TenantArtifactAccess", name, None, opts)
         self.outputs: dict[str, Any] = {"tenant": cfg.tenant, "enableRuns": cfg.enable_runs}
         if cfg.target == "aws":
             self._aws(cfg)
@@ -27,15 +27,19 @@ class TenantArtifactAccess(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         from components.aws.policies import dumps, s3_read_policy, s3_read_write_policy, tenant_trust
-        from components.aws.s3 import ArtifactBucket
+        from components.aws.s3 import ArtifactBucket, ArtifactBucketArgs
 
         a = cfg.aws
         assert a is not None
         provider = aws.Provider("aws", region=a.region, allowed_account_ids=[a.account_id], opts=pulumi.ResourceOptions(parent=self))
         partition = a.operator_role_arn.split(":")[1]
         bucket = ArtifactBucket(
-            f"{cfg.tenant}-artifacts", cfg.bucket_name, partition, a.kms_key_arn, cfg.noncurrent_version_days,
-            {"zenml-tenant": cfg.tenant}, provider, cfg.protect, opts=pulumi.ResourceOptions(parent=self),
+            f"{cfg.tenant}-artifacts",
+            ArtifactBucketArgs(
+                bucket_name=cfg.bucket_name, partition=partition, provider=provider, kms_key_arn=a.kms_key_arn,
+                noncurrent_version_days=cfg.noncurrent_version_days, tags={"zenml-tenant": cfg.tenant}, protect=cfg.protect,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         principals = [a.operator_role_arn]
         if cfg.enable_runs and a.operator_runner_role_arn:
@@ -64,15 +68,18 @@ class TenantArtifactAccess(pulumi.ComponentResource):
     def _gcp(self, cfg: TenantConfig) -> None:
         import pulumi_gcp as gcp
 
-        from components.gcp.platform import GcsArtifactBucket
+        from components.gcp.platform import GcsArtifactBucket, GcsArtifactBucketArgs
 
         g = cfg.gcp
         assert g is not None
         provider = gcp.Provider("gcp", project=g.project, region=g.region, opts=pulumi.ResourceOptions(parent=self))
         bucket = GcsArtifactBucket(
-            f"{cfg.tenant}-artifacts", cfg.bucket_name, g.project, g.region, g.kms_key_name, cfg.noncurrent_version_days,
-            {"zenml-tenant": cfg.tenant},
-            provider, cfg.protect, opts=pulumi.ResourceOptions(parent=self),
+            f"{cfg.tenant}-artifacts",
+            GcsArtifactBucketArgs(
+                bucket_name=cfg.bucket_name, project=g.project, region=g.region, provider=provider, kms_key_name=g.kms_key_name,
+                noncurrent_days=cfg.noncurrent_version_days, labels={"zenml-tenant": cfg.tenant}, protect=cfg.protect,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         bucket.grant(f"{cfg.tenant}-operator-read", "roles/storage.objectViewer", f"serviceAccount:{g.operator_service_account}", provider)
         if cfg.enable_runs and g.operator_runner_service_account:

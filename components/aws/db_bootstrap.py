@@ -11,12 +11,12 @@ the workspace's namespace. The Job uses the workspace server image (Python with 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import PACKAGE
 from components.context import DeployContext
 from components.kube import container_security_context, env_secret, env_value, labels, pod_security_context, tmp_volume
 
@@ -47,26 +47,33 @@ print("database %s and user %s are in place" % (db, user))
 '''
 
 
+@dataclass
+class MySqlUserBootstrapArgs:
+    admin_namespace: pulumi.Input[str]  # the stack's db-admin namespace, where the Job runs
+    service_account: pulumi.Input[str]  # the Job's ServiceAccount (IRSA: may read the master secret only)
+    image: str  # an image with Python, boto3 and PyMySQL (the server's)
+    region: str
+    host: pulumi.Input[str]  # the RDS endpoint
+    port: int
+    master_secret_arn: pulumi.Input[str]  # RDS-managed master credentials (Secrets Manager)
+    database: str  # created if missing
+    username: str  # created if missing, granted only `database`
+    password: pulumi.Output[str]  # the workspace user's generated password (a Secret in admin_namespace)
+    ca_secret: Optional[pulumi.Input[str]]  # the RDS CA: the master credentials go only to a verified server
+    depends_on: Optional[list[pulumi.Resource]] = None
+
+
 class MySqlUserBootstrap(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        admin_namespace: pulumi.Input[str],
-        service_account: pulumi.Input[str],
-        ctx: DeployContext,
-        image: str,
-        region: str,
-        host: pulumi.Input[str],
-        port: int,
-        master_secret_arn: pulumi.Input[str],
-        database: str,
-        username: str,
-        password: pulumi.Output[str],
-        ca_secret: Optional[pulumi.Input[str]],
-        depends_on: Optional[list[pulumi.Resource]] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
-    ):
-        super().__init__(f"{PACKAGE}:aws:MySqlUserBootstrap", name, None, opts)
+    """A Job that creates one workspace's database and user on a shared RDS instance with the master credentials."""
+
+    def __init__(self, name: str, args: MySqlUserBootstrapArgs, ctx: DeployContext,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:aws:MySqlUserBootstrap", name, None, opts)
+        a = args
+        admin_namespace, service_account, image, region, host, port = (
+            a.admin_namespace, a.service_account, a.image, a.region, a.host, a.port)
+        master_secret_arn, database, username, password, ca_secret, depends_on = (
+            a.master_secret_arn, a.database, a.username, a.password, a.ca_secret, a.depends_on)
         meta = labels("db-bootstrap", name)
         secret = k8s.core.v1.Secret(
             f"{name}-password",

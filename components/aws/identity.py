@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from components import PACKAGE
 from components.aws.policies import dumps, irsa_trust
+
+
+@dataclass
+class IrsaRoleArgs:
+    role_name: str  # chosen, not generated: its ARN is known before the role exists
+    role_arn: str
+    oidc_provider_arn: str  # the cluster's IAM OIDC provider
+    issuer: str  # its issuer, without https://
+    namespace: str
+    service_account: Any  # one ServiceAccount name, or several of the same namespace
+    policies: dict[str, pulumi.Input[dict[str, Any]]]  # inline policy name -> document
+    provider: pulumi.ProviderResource
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class IrsaRole(pulumi.ComponentResource):
     """`role_name` is chosen here (not generated), so its ARN is known before the role exists and can annotate
-    the ServiceAccount without an ordering cycle."""
+    the ServiceAccount without an ordering cycle. Outputs: `arn`, `annotations` (for the ServiceAccount)."""
 
-    def __init__(
-        self,
-        name: str,
-        role_name: str,
-        role_arn: str,
-        oidc_provider_arn: str,
-        issuer: str,
-        namespace: str,
-        service_account: Any,  # one ServiceAccount name, or several of the same namespace
-        policies: dict[str, pulumi.Input[dict[str, Any]]],
-        provider: pulumi.ProviderResource,
-        tags: Optional[dict[str, str]] = None,
-        opts: Optional[pulumi.ResourceOptions] = None,
-    ):
-        super().__init__(f"{PACKAGE}:aws:IrsaRole", name, None, opts)
+    def __init__(self, name: str, args: IrsaRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:aws:IrsaRole", name, None, opts)
+        a = args
+        role_name, role_arn, oidc_provider_arn, issuer = a.role_name, a.role_arn, a.oidc_provider_arn, a.issuer
+        namespace, service_account, policies, provider, tags = a.namespace, a.service_account, a.policies, a.provider, a.tags
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         self.role = aws.iam.Role(
             name,

@@ -199,7 +199,7 @@ def read_master_secret_policy(secret_arn: str, kms_key_arn: Optional[str], regio
     return doc(*statements)
 
 
-def tenant_trust(operator_role_arn: str, external_id: Any) -> dict[str, Any]:
+def tenant_trust(operator_role_arn: str | list[str], external_id: Any) -> dict[str, Any]:
     """Tenant side: only the operator's workspace role, and only with the agreed external ID."""
     return doc(
         {

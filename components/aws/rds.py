@@ -1,5 +1,6 @@
 """An RDS instance in the given private subnets: TLS enforced by its parameter group, encrypted, backed up, and
-reachable only from the cluster's nodes on the database port.
+reachable on the database port only from the security groups of its clients' pods (components/aws/pod_network.py),
+never from the cluster's nodes.
 
 Passwords (see docs/layouts.md):
 - MySQL (workspaces): the master password is managed by RDS in Secrets Manager (`manage_master_user_password`),
@@ -17,9 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components import PACKAGE
-from stack_config.cloud import ManagedInstance
-from stack_config.profiles import ProfileDefaults
+from components.database import PORTS, ManagedSizing
 
 CA_IDENTIFIER = "rds-ca-rsa2048-g1"
 
@@ -34,33 +33,30 @@ class RdsEngine:
     tls_parameters: tuple[tuple[str, str], ...]
 
 
-MYSQL = RdsEngine("mysql", "mysql", "8.0", "mysql8.0", 3306, (("require_secure_transport", "ON"),))
-POSTGRES = RdsEngine("postgres", "postgres", "16", "postgres16", 5432, (("rds.force_ssl", "1"),))
-
-INSTANCE_CLASS = {"dev": "db.t4g.micro", "small": "db.t4g.small", "production": "db.m7g.large"}
-STORAGE_GB = {"dev": 20, "small": 20, "production": 100}
+MYSQL = RdsEngine("mysql", "mysql", "8.0", "mysql8.0", PORTS["mysql"], (("require_secure_transport", "ON"),))
+POSTGRES = RdsEngine("postgres", "postgres", "16", "postgres16", PORTS["postgres"], (("rds.force_ssl", "1"),))
 
 
 @dataclass
 class RdsArgs:
     identifier: str
     engine: RdsEngine
-    settings: ManagedInstance
-    defaults: ProfileDefaults
-    profile: str
+    sizing: ManagedSizing
     vpc_id: str
     subnet_ids: list[str]
-    node_security_group_id: str
     kms_key_arn: Optional[str]
     tags: dict[str, str]
+    provider: pulumi.ProviderResource  # the AWS provider
+    protect: bool = False  # protected and retained, deletion protection and a final snapshot (production)
     db_name: Optional[str] = None
     managed_master_password: bool = True
 
 
 class RdsInstance(pulumi.ComponentResource):
-    def __init__(self, name: str, args: RdsArgs, provider: pulumi.ProviderResource, protect: bool, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(f"{PACKAGE}:aws:RdsInstance", name, None, opts)
-        a, s, e = args, args.settings, args.engine
+    def __init__(self, name: str, args: RdsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:aws:RdsInstance", name, None, opts)
+        provider, protect = args.provider, args.protect
+        a, s, e = args, args.sizing, args.engine
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         tags = {**a.tags, "zenml-platform/database": a.identifier}
 
@@ -70,22 +66,14 @@ class RdsInstance(pulumi.ComponentResource):
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
             name=f"{a.identifier}-db",
+            # Kept as created: a security group's name and description cannot change without replacing it, and a
+            # replacement under the same name fails. The rules, not this text, say who may connect.
             description=f"{a.identifier}: {e.kind} port from the cluster nodes only",
             vpc_id=a.vpc_id,
             tags=tags,
             opts=child,
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-nodes",
-            security_group_id=sg.id,
-            referenced_security_group_id=a.node_security_group_id,
-            ip_protocol="tcp",
-            from_port=e.port,
-            to_port=e.port,
-            description="database port from the EKS nodes",
-            tags=tags,
-            opts=child,
-        )
+        # No ingress here: each client's DatabaseClientGroup adds one rule naming its own pod security group.
         version = s.engine_version or e.default_version
         family = e.family if s.engine_version is None else f"{e.engine}{'.'.join(version.split('.')[:2]) if e.kind == 'mysql' else version.split('.')[0]}"
         params = aws.rds.ParameterGroup(
@@ -109,17 +97,14 @@ class RdsInstance(pulumi.ComponentResource):
             self.master_password = pulumi.Output.secret(generated.result)
             password_args = {"password": self.master_password}
 
-        storage = s.storage_gb or STORAGE_GB[a.profile]
-        backup_days = max(7, s.backup_retention_days or a.defaults.backup_retention_days)
-        multi_az = s.high_availability if s.high_availability is not None else a.profile == "production"
         self.instance = aws.rds.Instance(
             name,
             identifier=a.identifier,
             engine=e.engine,
             engine_version=version,
-            instance_class=s.instance_class or INSTANCE_CLASS[a.profile],
-            allocated_storage=storage,
-            max_allocated_storage=s.max_storage_gb or storage * 4,
+            instance_class=s.instance_class,
+            allocated_storage=s.storage_gb,
+            max_allocated_storage=s.max_storage_gb,
             storage_type="gp3",
             storage_encrypted=True,
             kms_key_id=a.kms_key_arn,
@@ -130,9 +115,9 @@ class RdsInstance(pulumi.ComponentResource):
             vpc_security_group_ids=[sg.id],
             parameter_group_name=params.name,
             publicly_accessible=False,
-            multi_az=multi_az,
+            multi_az=s.high_availability,
             ca_cert_identifier=CA_IDENTIFIER,
-            backup_retention_period=backup_days,
+            backup_retention_period=s.backup_retention_days,
             backup_window="02:00-03:00",
             maintenance_window="sun:03:30-sun:04:30",
             copy_tags_to_snapshot=True,

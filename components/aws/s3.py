@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from components import PACKAGE
 from components.aws.policies import dumps, tls_only_bucket_policy
 
 
+@dataclass
+class ArtifactBucketArgs:
+    bucket_name: str
+    partition: str  # aws | aws-us-gov | aws-cn (the bucket's ARN)
+    provider: pulumi.ProviderResource
+    kms_key_arn: Optional[str] = None  # None: S3-managed keys
+    noncurrent_version_days: int = 30  # old object versions expire after this many days
+    tags: dict[str, str] = field(default_factory=dict)
+    protect: bool = False  # protected and retained (production profile)
+
+
 class ArtifactBucket(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        bucket_name: str,
-        partition: str,
-        kms_key_arn: Optional[str],
-        noncurrent_version_days: int,
-        tags: dict[str, str],
-        provider: pulumi.ProviderResource,
-        protect: bool,
-        opts: Optional[pulumi.ResourceOptions] = None,
-    ):
-        super().__init__(f"{PACKAGE}:aws:ArtifactBucket", name, None, opts)
+    """Outputs: `arn`, `name`."""
+
+    def __init__(self, name: str, args: ArtifactBucketArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:aws:ArtifactBucket", name, None, opts)
+        a = args
+        bucket_name, partition, kms_key_arn, provider = a.bucket_name, a.partition, a.kms_key_arn, a.provider
+        noncurrent_version_days, tags, protect = a.noncurrent_version_days, a.tags, a.protect
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         self.bucket = aws.s3.Bucket(
             name,
@@ -45,7 +50,7 @@ class ArtifactBucket(pulumi.ComponentResource):
             restrict_public_buckets=True,
             opts=child,
         )
-        sse = (
+        sse: dict[str, Any] = (
             {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn}
             if kms_key_arn
             else {"sse_algorithm": "AES256"}
@@ -53,7 +58,7 @@ class ArtifactBucket(pulumi.ComponentResource):
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=self.bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": sse, "bucket_key_enabled": bool(kms_key_arn)}],
+            rules=[{"apply_server_side_encryption_by_default": sse, "bucket_key_enabled": bool(kms_key_arn)}],  # type: ignore[list-item]  # the SDK types nested args as TypedDicts; plain dict literals are what its docs show
             opts=child,
         )
         versioning = aws.s3.BucketVersioning(

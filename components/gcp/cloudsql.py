@@ -15,11 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
-from components import PACKAGE
-from stack_config.cloud import ManagedInstance
-
-TIER = {"dev": "db-f1-micro", "small": "db-custom-1-3840", "production": "db-custom-2-7680"}
-DISK_GB = {"dev": 10, "small": 20, "production": 100}
+from components.database import PORTS, ManagedSizing
 
 
 @dataclass(frozen=True)
@@ -29,17 +25,15 @@ class SqlEngine:
     port: int
 
 
-MYSQL = SqlEngine("mysql", "MYSQL_8_0", 3306)
-POSTGRES = SqlEngine("postgres", "POSTGRES_16", 5432)
+MYSQL = SqlEngine("mysql", "MYSQL_8_0", PORTS["mysql"])
+POSTGRES = SqlEngine("postgres", "POSTGRES_16", PORTS["postgres"])
 
 
 @dataclass
 class CloudSqlArgs:
     instance_name: str
     engine: SqlEngine
-    settings: ManagedInstance
-    profile: str
-    backup_retention_days: int
+    sizing: ManagedSizing
     project: str
     region: str
     network: str
@@ -47,18 +41,19 @@ class CloudSqlArgs:
     labels: dict[str, str]
     database: str
     username: str
+    provider: pulumi.ProviderResource  # the Google provider
+    protect: bool = False  # protected and retained, deletion protection (production)
 
 
 class CloudSqlDatabase(pulumi.ComponentResource):
-    def __init__(self, name: str, args: CloudSqlArgs, provider: pulumi.ProviderResource, protect: bool, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(f"{PACKAGE}:gcp:CloudSqlDatabase", name, None, opts)
-        a, s, e = args, args.settings, args.engine
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+    def __init__(self, name: str, args: CloudSqlArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:gcp:CloudSqlDatabase", name, None, opts)
+        provider, protect = args.provider, args.protect
+        a, s, e = args, args.sizing, args.engine
         secret_opts = pulumi.ResourceOptions(parent=self, protect=protect)
         root = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=secret_opts)
-        days = max(7, s.backup_retention_days or a.backup_retention_days)
-        ha = s.high_availability if s.high_availability is not None else a.profile == "production"
-        disk = s.storage_gb or DISK_GB[a.profile]
+        root_password: pulumi.Output[str] = pulumi.Output.secret(root.result)
+        days, ha, disk = s.backup_retention_days, s.high_availability, s.storage_gb
         backup: dict = {
             "enabled": True,
             "start_time": "02:00",
@@ -69,23 +64,23 @@ class CloudSqlDatabase(pulumi.ComponentResource):
             backup["binary_log_enabled"] = True
         else:
             backup["point_in_time_recovery_enabled"] = True
-        self.instance = gcp.sql.DatabaseInstance(
+        self.instance = gcp.sql.DatabaseInstance(  # type: ignore[call-overload]  # the SDK types nested args as TypedDicts; plain dict literals are what its docs show
             name,
             name=a.instance_name,
             project=a.project,
             region=a.region,
             database_version=s.engine_version or e.default_version,
-            root_password=pulumi.Output.secret(root.result),
+            root_password=root_password,
             encryption_key_name=a.kms_key_name,
             deletion_protection=protect,
             settings={
-                "tier": s.instance_class or TIER[a.profile],
+                "tier": s.instance_class,
                 "edition": "ENTERPRISE",
                 "availability_type": "REGIONAL" if ha else "ZONAL",
                 "disk_type": "PD_SSD",
                 "disk_size": disk,
                 "disk_autoresize": True,
-                "disk_autoresize_limit": s.max_storage_gb or disk * 4,
+                "disk_autoresize_limit": s.max_storage_gb,
                 "deletion_protection_enabled": protect,
                 "ip_configuration": {
                     "ipv4_enabled": False,
@@ -108,7 +103,7 @@ class CloudSqlDatabase(pulumi.ComponentResource):
             deletion_policy="ABANDON",
             opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=protect, retain_on_delete=protect),
         )
-        self.password = pulumi.Output.secret(
+        self.password: pulumi.Output[str] = pulumi.Output.secret(
             random.RandomPassword(f"{name}-password", length=32, special=False, opts=secret_opts).result
         )
         self.user = gcp.sql.User(

@@ -8,28 +8,30 @@ their own service account bound to `<runner namespace>/zenml-runner`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components import PACKAGE
+from components.backend import (
+    CloudBackend,
+    CloudServicesOutputs,
+    CloudWorkspaceServices,
+    ManagedDatabaseOutputs,
+    ResourceGroup,
+    WorkspaceBackendArgs,
+    https_api_egress,
+)
 from components.context import DeployContext
-from components.database import DatabaseConnection
+from components.database import DatabaseConnection, ManagedSizing
 from components.gcp.cloudsql import MYSQL, POSTGRES, CloudSqlArgs, CloudSqlDatabase
-from components.kube import env_value, labels
-from components.secret_store import PREFIX, SecretStoreBinding
-from components.workspace_server import MIGRATION_SA
-from stack_config.cloud import GcpSettings, ManagedInstance
-from stack_config.model import DatabaseMode, Scenario, SecretStoreType, StackConfig
-from stack_config.model import Workspace as WorkspaceSettings
+from components.kube import labels
+from components.names import MIGRATION_SA, RUNNER_SA, SERVER_SA, bounded
+from components.secret_store import SecretStoreBinding, cloud_store_env
 
-SERVER_SA = "zenml-server"
-RUNNER_SA = "zenml-runner"
 # ZenML 0.98's GCP store reads and writes these (gcp_secrets_store.py); names are `zenml-<uuid>`.
 SECRET_MANAGER_PERMISSIONS = [
     "secretmanager.secrets.create",
@@ -48,10 +50,7 @@ METADATA_EGRESS = [
 
 def account_id(prefix: str, workspace: str, role: str) -> str:
     """A service account ID (6-30 characters); long names keep a prefix and a hash."""
-    base = f"{prefix}-{workspace}-{role}"
-    if len(base) <= 30:
-        return base
-    return f"{base[:25].rstrip('-')}-{hashlib.sha256(base.encode()).hexdigest()[:4]}"
+    return bounded(f"{prefix}-{workspace}-{role}", 30, digest=4)
 
 
 def secret_condition(project_number: str) -> dict[str, str]:
@@ -66,35 +65,51 @@ def secret_condition(project_number: str) -> dict[str, str]:
     }
 
 
-class GcpCloud:
+@dataclass(frozen=True)
+class GcpTarget:
+    """The GCP project, cluster and network this stack deploys into (the stack file's `gcp`, translated)."""
+
+    project: str
+    project_number: str
+    region: str
+    name_prefix: str
+    network: str
+    private_services_cidr: str  # where Cloud SQL private IPs are
+    api_egress_cidrs: tuple[str, ...]  # Private Google Access ranges
+    labels: dict[str, str]  # on every GCP resource of the stack
+    kms_key_name: Optional[str] = None
+    air_gapped: bool = False  # Google APIs through the private ranges only
+
+    @property
+    def workload_pool(self) -> str:
+        return f"{self.project}.svc.id.goog"
+
+
+@dataclass
+class GcpServicesOutputs(CloudServicesOutputs):
+    """A workspace's GCP services as its stack output reports them (`workspaces.<name>.cloud`)."""
+
+    project: str = ""
+    service_account: Optional[str] = None  # the server's Google service account (Workload Identity)
+    runner_service_account: Optional[str] = None  # the runners' Google service account, where runners are on
+
+
+class GcpCloud(CloudBackend):
     target = "gcp"
 
-    def __init__(self, cfg: StackConfig, ctx: DeployContext, provider: pulumi.ProviderResource):
-        assert cfg.gcp is not None
-        self.cfg = cfg
-        self.gcp: GcpSettings = cfg.gcp
-        self.ctx = ctx
-        self.provider = provider
-        self.protect = ctx.protect_data
-        self.airgapped = cfg.scenario is Scenario.airgapped
-        self.labels = {"managed-by": "zenml-platform", **self.gcp.labels}
+    def __init__(self, target: GcpTarget, ctx: DeployContext, provider: pulumi.ProviderResource):
+        super().__init__(ctx, provider, GcpWorkspaceServices)
+        self.gcp, self.labels = target, target.labels
 
     def api_egress(self) -> list[dict[str, Any]]:
-        rules = list(METADATA_EGRESS)
-        if self.airgapped:
-            rules.append({"to": [{"ipBlock": {"cidr": c}} for c in self.gcp.api_egress_cidrs], "ports": [{"protocol": "TCP", "port": 443}]})
-        else:
-            rules.append({"ports": [{"protocol": "TCP", "port": 443}]})
-        return rules
+        return [*METADATA_EGRESS, *https_api_egress(self.gcp.air_gapped, list(self.gcp.api_egress_cidrs))]
 
-    def sql_args(self, instance_name: str, engine, settings: ManagedInstance, database: str, username: str, extra_labels: dict[str, str]) -> CloudSqlArgs:
+    def sql_args(self, instance_name: str, engine, sizing: ManagedSizing, database: str, username: str, extra_labels: dict[str, str]) -> CloudSqlArgs:
         g = self.gcp
         return CloudSqlArgs(
             instance_name=instance_name,
             engine=engine,
-            settings=settings,
-            profile=self.cfg.profile.value,
-            backup_retention_days=self.cfg.defaults.backup_retention_days,
+            sizing=sizing,
             project=g.project,
             region=g.region,
             network=g.network,
@@ -102,63 +117,51 @@ class GcpCloud:
             labels={**self.labels, **extra_labels},
             database=database,
             username=username,
+            provider=self.provider,
+            protect=self.protect,
         )
 
-    def workspace(self, ws: WorkspaceSettings, namespace: pulumi.Input[str], parent: pulumi.Resource, depends_on: list[pulumi.Resource]):
-        return GcpWorkspaceServices(f"{ws.name}-gcp", ws, self, namespace, opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on))
-
-    def control_plane_database(self, namespace: pulumi.Input[str], parent_opts: pulumi.ResourceOptions) -> DatabaseConnection:
-        cp = self.cfg.control_plane
-        holder = ControlPlaneDatabase("control-plane-sql-db", opts=parent_opts)
+    def control_plane_database(self, namespace: pulumi.Input[str], sizing: ManagedSizing, parent_opts: pulumi.ResourceOptions) -> DatabaseConnection:
+        holder = ResourceGroup("zenml-platform:gcp:ControlPlaneDatabase", "control-plane-sql-db", opts=parent_opts)
         db = CloudSqlDatabase(
             "control-plane-sql",
-            self.sql_args(f"{self.gcp.name_prefix}-control-plane", POSTGRES, cp.database.managed, "zenml_pro", "zenml_pro", {"zenml-role": "control-plane"}),
-            self.provider,
-            self.protect,
+            self.sql_args(f"{self.gcp.name_prefix}-control-plane", POSTGRES, sizing, "zenml_pro", "zenml_pro", {"zenml-role": "control-plane"}),
             opts=pulumi.ResourceOptions(parent=holder),
         )
-        meta = labels("zenml-pro", "control-plane")
-        secret = k8s.core.v1.Secret(
-            "control-plane-sql-credentials",
-            metadata={"name": "control-plane-db-credentials", "namespace": namespace, "labels": meta},
-            string_data={"password": db.password},
-            opts=self.ctx.opts(holder, additional_secret_outputs=["stringData", "data"]),
-        )
-        ca = k8s.core.v1.Secret(
-            "control-plane-sql-ca",
-            metadata={"name": "control-plane-db-ca", "namespace": namespace, "labels": meta},
-            string_data={"ca.crt": db.server_ca_pem},
-            opts=self.ctx.opts(holder),
-        )
-        holder.register_outputs({"instance": db.instance_name})
-        return DatabaseConnection(
-            engine="postgres",
+        connection = self._control_plane_connection(
+            holder,
+            "control-plane-sql",
+            namespace,
             host=db.address,
             port=POSTGRES.port,
-            database="zenml_pro",
             username="zenml_pro",
-            password_secret=secret.metadata.name,
-            password_key="password",
-            tls=True,
-            verify_server_cert=False,
-            ca_secret=ca.metadata.name,
-            egress_peers=[{"ipBlock": {"cidr": self.gcp.private_services_cidr}}],
             password=db.password,
-            depends_on=[db.user, db.database, secret],
+            server_ca_pem=db.server_ca_pem,  # chain pinned to the instance's own CA; the certificate does not name the IP
+            verify_server_cert=False,
+            egress_cidr=self.gcp.private_services_cidr,
+            depends_on=[db.user, db.database],
         )
+        holder.register_outputs({"instance": db.instance_name})
+        return connection
 
 
-class ControlPlaneDatabase(pulumi.ComponentResource):
-    def __init__(self, name: str, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(f"{PACKAGE}:gcp:ControlPlaneDatabase", name, None, opts)
+@dataclass
+class WorkloadIdentityArgs:
+    target: GcpTarget  # project and workload identity pool
+    account_id: str  # the Google service account's ID (6-30 characters)
+    namespace: str  # the Kubernetes ServiceAccount's namespace
+    service_account: str  # the Kubernetes ServiceAccount that may impersonate it
+    provider: pulumi.ProviderResource  # the Google provider
+    also: tuple[str, ...] = ()  # other ServiceAccounts of the same namespace that may impersonate it too
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
-    """A Google service account that exactly one Kubernetes ServiceAccount may impersonate."""
+    """A Google service account that exactly one Kubernetes ServiceAccount (plus `also`) may impersonate."""
 
-    def __init__(self, name: str, g: GcpSettings, sa_id: str, namespace: str, service_account: str, provider: pulumi.ProviderResource, opts=None,
-                 also: tuple[str, ...] = ()):
-        super().__init__(f"{PACKAGE}:gcp:WorkloadIdentity", name, None, opts)
+    def __init__(self, name: str, args: WorkloadIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:gcp:WorkloadIdentity", name, None, opts)
+        g, sa_id, namespace, service_account = args.target, args.account_id, args.namespace, args.service_account
+        provider, also = args.provider, args.also
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         self.account = gcp.serviceaccount.Account(
             name, account_id=sa_id, project=g.project, display_name=f"{namespace}/{service_account} (zenml-platform)", opts=child
@@ -177,21 +180,26 @@ class WorkloadIdentity(pulumi.ComponentResource):
         self.register_outputs({"email": self.email})
 
 
+@dataclass
+class GcsArtifactBucketArgs:
+    bucket_name: str
+    project: str
+    region: str  # the bucket's location
+    provider: pulumi.ProviderResource
+    kms_key_name: Optional[str] = None  # None: Google-managed keys
+    noncurrent_days: int = 30  # old object versions are deleted after this many days
+    labels: dict[str, str] = field(default_factory=dict)
+    protect: bool = False  # protected and retained (production profile)
+
+
 class GcsArtifactBucket(pulumi.ComponentResource):
-    def __init__(
-        self,
-        name: str,
-        bucket_name: str,
-        project: str,
-        region: str,
-        kms_key_name: Optional[str],
-        noncurrent_days: int,
-        bucket_labels: dict[str, str],
-        provider,
-        protect: bool,
-        opts=None,
-    ):
-        super().__init__(f"{PACKAGE}:gcp:ArtifactBucket", name, None, opts)
+    """Outputs: `name`; `grant(...)` adds one IAM member on the bucket."""
+
+    def __init__(self, name: str, args: GcsArtifactBucketArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("zenml-platform:gcp:ArtifactBucket", name, None, opts)
+        a = args
+        bucket_name, project, region, kms_key_name, provider = a.bucket_name, a.project, a.region, a.kms_key_name, a.provider
+        noncurrent_days, bucket_labels, protect = a.noncurrent_days, a.labels, a.protect
         self.bucket = gcp.storage.Bucket(
             name,
             name=bucket_name,
@@ -218,69 +226,80 @@ class GcsArtifactBucket(pulumi.ComponentResource):
         )
 
 
-class GcpWorkspaceServices(pulumi.ComponentResource):
-    def __init__(self, name: str, ws: WorkspaceSettings, cloud: GcpCloud, namespace: pulumi.Input[str], opts=None):
-        super().__init__(f"{PACKAGE}:gcp:WorkspaceServices", name, None, opts)
-        cfg, g, ctx = cloud.cfg, cloud.gcp, cloud.ctx
-        n = ws.name
-        ns_name = cfg.namespace_of(ws)
-        runner_on = cfg.runner_enabled(ws)
+class GcpWorkspaceServices(CloudWorkspaceServices):
+    runner_patch_suffix = "runner-wi"
+
+    def __init__(self, name: str, args: WorkspaceBackendArgs, cloud: GcpCloud, namespace: pulumi.Input[str], opts=None):
+        super().__init__("zenml-platform:gcp:WorkspaceServices", name, cloud.ctx, opts)
+        g, ctx = cloud.gcp, cloud.ctx
+        n = args.workspace
+        ns_name = args.namespace
+        runner_ns = args.runner_namespace
+        runner_on = runner_ns is not None
+        runner_ns = runner_ns or ""  # used only when runner_on
+        gcp_store = args.secret_store == "gcp"
         meta = labels("zenml", n)
         ws_labels = {**cloud.labels, "zenml-workspace": n}
         self._cloud = cloud
-        self.summary: dict[str, Any] = {"target": "gcp", "project": g.project}
+        out = GcpServicesOutputs(target="gcp", project=g.project)
 
         self.server = WorkloadIdentity(
-            f"{n}-server-identity", g, account_id(g.name_prefix, n, "srv"), ns_name, SERVER_SA, cloud.provider, opts=pulumi.ResourceOptions(parent=self),
-            # The migration Job initialises the GCP secrets store too, as its own ServiceAccount (no API token).
-            also=(MIGRATION_SA,) if ws.secret_store.type is SecretStoreType.gcp else (),
+            f"{n}-server-identity",
+            WorkloadIdentityArgs(
+                g, account_id(g.name_prefix, n, "srv"), ns_name, SERVER_SA, cloud.provider,
+                # The migration Job initialises the GCP secrets store too, as its own ServiceAccount (no API token).
+                also=(MIGRATION_SA,) if gcp_store else (),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.server_annotations = self.server.annotations
-        self.summary["serviceAccount"] = self.server.email
+        out.service_account = self.server.email
+
+        # Runner identity: it exists whenever runners do, with no grant before an artifact store is set, so that a
+        # tenant can grant its account first (docs/layouts.md, the operator/tenant handshake).
+        runner: Optional[WorkloadIdentity] = None
+        if runner_on:
+            runner = WorkloadIdentity(
+                f"{n}-runner-identity",
+                WorkloadIdentityArgs(g, account_id(g.name_prefix, n, "run"), runner_ns, RUNNER_SA, cloud.provider),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.runner_annotations = runner.annotations
+            out.runner_service_account = runner.email
 
         # Artifact store: the server reads (dashboard), runners read and write.
-        art = ws.artifact_store
-        mode = art.mode if art is not None else ("none" if cfg.scenario is Scenario.saas else "bucket")
-        self.runner_annotations: dict[str, str] = {}
+        art = args.artifacts
+        mode = art.mode
         if mode == "bucket":
-            bucket_name = (art.bucket_name if art else None) or _bucket_name(f"{g.name_prefix}-{n}-artifacts-{g.project}")
+            bucket_name = art.bucket_name or bounded(f"{g.name_prefix}-{n}-artifacts-{g.project}", 63)
             bucket = GcsArtifactBucket(
-                f"{n}-artifacts", bucket_name, g.project, g.region, g.kms_key_name, art.noncurrent_version_days if art else 30, ws_labels,
-                cloud.provider, cloud.protect,
+                f"{n}-artifacts",
+                GcsArtifactBucketArgs(
+                    bucket_name=bucket_name, project=g.project, region=g.region, provider=cloud.provider,
+                    kms_key_name=g.kms_key_name, noncurrent_days=art.noncurrent_version_days, labels=ws_labels,
+                    protect=cloud.protect,
+                ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             bucket.grant(f"{n}-artifacts-server-read", "roles/storage.objectViewer", f"serviceAccount:{self.server.email}", cloud.provider)
-            if runner_on:
-                runner = WorkloadIdentity(
-                    f"{n}-runner-identity", g, account_id(g.name_prefix, n, "run"), cfg.runner_namespace_of(ws), RUNNER_SA, cloud.provider,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-                write = art is None or art.runner_write
+            if runner is not None:
+                write = art.runner_write
                 bucket.grant(
                     f"{n}-artifacts-runner-{'read-write' if write else 'read'}",
                     "roles/storage.objectUser" if write else "roles/storage.objectViewer",
                     f"serviceAccount:{runner.email}",
                     cloud.provider,
                 )
-                self.runner_annotations = runner.annotations
-            self.summary["artifactStore"] = f"gs://{bucket_name}"
-        elif mode == "tenant" and art is not None and art.tenant is not None:
-            self.summary["artifactStore"] = f"gs://{art.tenant.bucket} (tenant project; tenant grants {self.server.email})"
-            if runner_on:
-                # The tenant grants write to this identity only if it enables runs (tenant program, enableRuns).
-                runner = WorkloadIdentity(
-                    f"{n}-runner-identity", g, account_id(g.name_prefix, n, "run"), cfg.runner_namespace_of(ws), RUNNER_SA, cloud.provider,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-                self.runner_annotations = runner.annotations
-                self.summary["runnerServiceAccount"] = runner.email
+            self.artifact_store = out.artifact_store = f"gs://{bucket_name}"
+        elif mode == "tenant" and art.tenant_bucket is not None:
+            # The tenant grants the runners' account write only if it enables runs (tenant program, enableRuns).
+            self.artifact_store = f"gs://{art.tenant_bucket}"
+            out.artifact_store = f"gs://{art.tenant_bucket} (tenant project; tenant grants {self.server.email})"
 
         # Secrets store.
-        self.secret_store: Optional[SecretStoreBinding] = None
-        if ws.secret_store.type is SecretStoreType.gcp:
-            sel = ws.secret_store.gcp
-            project = (sel.project if sel else None) or g.project
-            number = (sel.project_number if sel else None) or g.project_number
+        if gcp_store:
+            project = args.secret_project or g.project
+            number = args.secret_project_number or g.project_number
             role_id = re.sub(r"[^A-Za-z0-9_]", "_", f"zenmlSecretsStore_{g.name_prefix}_{n}")[:64]
             role = gcp.projects.IAMCustomRole(
                 f"{n}-secrets-role",
@@ -291,7 +310,7 @@ class GcpWorkspaceServices(pulumi.ComponentResource):
                 permissions=SECRET_MANAGER_PERMISSIONS,
                 opts=pulumi.ResourceOptions(parent=self, provider=cloud.provider),
             )
-            gcp.projects.IAMMember(
+            gcp.projects.IAMMember(  # type: ignore[call-overload]  # the SDK types nested args as TypedDicts; plain dict literals are what its docs show
                 f"{n}-secrets-binding",
                 project=project,
                 role=f"projects/{project}/roles/{role_id}",
@@ -301,23 +320,16 @@ class GcpWorkspaceServices(pulumi.ComponentResource):
             )
             self.secret_store = SecretStoreBinding(
                 kind="gcp",
-                env=[
-                    env_value(f"{PREFIX}TYPE", "gcp"),
-                    env_value(f"{PREFIX}AUTH_METHOD", "implicit"),
-                    env_value(f"{PREFIX}AUTH_CONFIG", json.dumps({"project_id": project})),
-                ],
+                env=cloud_store_env("gcp", {"project_id": project}),
                 service_account_annotations=self.server_annotations,
             )
-            self.summary["secretsStore"] = f"secretmanager:{project} zenml-*"
+            out.secrets_store = f"secretmanager:{project} zenml-*"
 
         # Database: a dedicated instance (Cloud SQL API users can read every database on their instance).
-        self.database: Optional[DatabaseConnection] = None
-        if ws.database.mode is DatabaseMode.managed:
+        if args.database is not None:
             db = CloudSqlDatabase(
                 f"{n}-sql",
-                cloud.sql_args(_instance_name(g.name_prefix, n), MYSQL, ws.database.managed, "zenml", "zenml", {"zenml-workspace": n}),
-                cloud.provider,
-                cloud.protect,
+                cloud.sql_args(bounded(f"{g.name_prefix}-{n}", 80, strip_dash=False), MYSQL, args.database.sizing, "zenml", "zenml", {"zenml-workspace": n}),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             credentials = k8s.core.v1.Secret(
@@ -346,30 +358,9 @@ class GcpWorkspaceServices(pulumi.ComponentResource):
                 egress_peers=[{"ipBlock": {"cidr": g.private_services_cidr}}],
                 depends_on=[db.user, db.database, credentials, ca],
             )
-            self.summary["database"] = {"engine": "cloudsql-mysql", "instance": db.instance_name}
+            out.database = ManagedDatabaseOutputs(engine="cloudsql-mysql", instance=db.instance_name)
 
-        self.runner_source: Optional[str] = None
-        self.runner_env: list[dict[str, Any]] = []
         self.server_egress = cloud.api_egress()
-        self.runner_egress_cidrs: list[str] = ["169.254.169.252/32", *g.api_egress_cidrs]
-        self.runner_egress_rules: list[dict[str, Any]] = []
-        self.register_outputs({"summary": self.summary})
-
-    def bind_runner(self, runner_namespace: pulumi.Resource, namespace: pulumi.Input[str]) -> None:
-        if self.runner_annotations:
-            k8s.core.v1.ServiceAccountPatch(
-                f"{self._name}-runner-wi",
-                metadata={"name": RUNNER_SA, "namespace": namespace, "annotations": self.runner_annotations},
-                opts=self._cloud.ctx.opts(self, depends_on=[runner_namespace]),
-            )
-
-
-def _bucket_name(name: str) -> str:
-    if len(name) <= 63:
-        return name
-    return f"{name[:56].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
-
-
-def _instance_name(prefix: str, workspace: str) -> str:
-    name = f"{prefix}-{workspace}"
-    return name if len(name) <= 80 else f"{name[:73]}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+        self.runner_egress_cidrs = ["169.254.169.252/32", *g.api_egress_cidrs]
+        self.outputs = out
+        self.register_outputs({"cloud": out.stack_output()})

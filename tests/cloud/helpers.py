@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from planning.run import PlanResult, run_program
 from stack_config import load_from_mapping, load_stack_file
@@ -27,17 +28,17 @@ GCP_STACKS = [s for s in CLOUD_STACKS if s.endswith("-gcp")]
 TENANT_STACKS = ["tenant-aws", "tenant-gcp"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def stack_config(stack: str):
     return load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
 
 
-@lru_cache(maxsize=None)
+@cache
 def planned(stack: str, preview: bool) -> PlanResult:
     return run_program(stack_config(stack), stack, preview=preview)
 
 
-@lru_cache(maxsize=None)
+@cache
 def tenant_planned(stack: str, preview: bool) -> PlanResult:
     from tenant.config import load_tenant_file
     from tenant.program import deploy

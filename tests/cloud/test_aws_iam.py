@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from components.aws.platform import server_id_of
 from tests.cloud.helpers import AWS_STACKS, planned, policy, stack_config, tenant_planned, trust
 
 ALLOWED_ACTIONS = {
@@ -119,7 +118,7 @@ def test_secrets_store_policy_is_scoped_to_the_workspace_tag(stack):
     assert len(by_role) == len(stores)
     for ws in stores:
         doc = policy(by_role[f"{a.name_prefix}-{ws.name}-server"])
-        server_id = server_id_of(cfg, ws)
+        server_id = cfg.server_id_of(ws)
         if ws.pro is not None:
             assert server_id == str(ws.pro.workspace_id)
         statements = {st["Sid"]: st for st in doc["Statement"]}

@@ -62,7 +62,6 @@ def test_secret_manager_access_is_conditioned_and_least_privilege(stack):
 
 @pytest.mark.parametrize("stack", GCP_STACKS)
 def test_gcs_buckets_and_access_split(stack):
-    cfg = stack_config(stack)
     result = planned(stack, False)
     for b in result.of_type("gcp:storage/bucket:Bucket"):
         assert b.inputs["uniformBucketLevelAccess"] is True

@@ -6,7 +6,6 @@ import itertools
 
 import pytest
 
-from components.aws.platform import server_id_of
 from tests.cloud.helpers import CLOUD_STACKS, descendants, planned, stack_config, strings, workspace_urn
 
 MULTI = [s for s in CLOUD_STACKS if len(stack_config(s).workspaces) > 1]
@@ -14,7 +13,7 @@ MULTI = [s for s in CLOUD_STACKS if len(stack_config(s).workspaces) > 1]
 
 def markers(cfg, ws) -> set[str]:
     """Strings that identify a workspace's own resources."""
-    out = {cfg.namespace_of(ws), cfg.host_of(ws), server_id_of(cfg, ws)}
+    out = {cfg.namespace_of(ws), cfg.host_of(ws), cfg.server_id_of(ws)}
     if cfg.aws is not None:
         out.add(f"{cfg.aws.name_prefix}-{ws.name}-")
         out.add(f"zenml_{ws.name.replace('-', '_')}")
@@ -67,7 +66,6 @@ def test_shared_instance_bootstrap_grants_only_the_workspace_database():
 
     assert "GRANT ALL PRIVILEGES ON `%s`.*" in SCRIPT and "*.*" not in SCRIPT
     assert "REQUIRE SSL" in SCRIPT and "IF NOT EXISTS" in SCRIPT
-    cfg = stack_config("saas-aws")
     result = planned("saas-aws", False)
     jobs = {r.name: r for r in result.of_type("kubernetes:batch/v1:Job") if "db-bootstrap" in r.name}
     envs = {n: {e["name"]: e for e in j.inputs["spec"]["template"]["spec"]["containers"][0]["env"]} for n, j in jobs.items()}

@@ -44,3 +44,21 @@ def test_hybrid_server_reaches_control_plane_and_cloud_apis_on_https_only():
         egress = server_policy(result, cfg.namespace_of(ws))["egress"]
         open_rules = [r for r in egress if not r.get("to")]
         assert open_rules and all(set(p["port"] for p in r["ports"]) <= {443, 6443} for r in open_rules)
+
+
+@pytest.mark.parametrize("stack", ["airgapped-aws", "airgapped-gcp"])
+def test_the_air_gap_setting_not_the_layout_closes_cloud_api_egress(stack):
+    """The same self-hosted stack with airGap off reaches cloud APIs on any address (443); on, only private ranges."""
+    from planning.run import run_program
+    from tests.cloud.helpers import load, stack_data
+
+    data = stack_data(stack)
+    data["zenml-platform:airGap"] = {"enabled": False}
+    cfg = load(data)
+    assert cfg.scenario.value == "self-hosted" and not cfg.air_gapped
+    result = run_program(cfg, stack, preview=False)
+    for ws in cfg.workspaces:
+        egress = server_policy(result, cfg.namespace_of(ws))["egress"]
+        assert {"ports": [{"protocol": "TCP", "port": 443}]} in egress
+        closed = server_policy(planned(stack, False), cfg.namespace_of(ws))["egress"]
+        assert {"ports": [{"protocol": "TCP", "port": 443}]} not in closed

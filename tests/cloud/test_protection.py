@@ -46,9 +46,11 @@ def test_rds_protection_backups_tls(stack):
             assert x["kmsKeyId"] == cfg.aws.kms_key_arn
         tls = {(p["name"], p["value"]) for p in params[x["parameterGroupName"]].inputs["parameters"]}
         assert tls == ({("require_secure_transport", "ON")} if x["engine"] == "mysql" else {("rds.force_ssl", "1")})
-    # The database port is open to the cluster's nodes only.
+    # The database port is open to its clients' pod security groups only, never the nodes' (see
+    # test_database_security_groups.py for which group each database admits).
     for rule in result.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
-        assert rule.inputs["referencedSecurityGroupId"] == cfg.aws.eks.node_security_group_id
+        assert rule.inputs["referencedSecurityGroupId"] != cfg.aws.eks.node_security_group_id
+        assert rule.inputs["referencedSecurityGroupId"].endswith("-clients-sg-id")
         assert rule.inputs["fromPort"] == rule.inputs["toPort"] in (3306, 5432)
         assert "cidrIpv4" not in rule.inputs
 

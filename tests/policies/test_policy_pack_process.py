@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import grpc
 import pytest
+import zenml_rules as rules
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-import zenml_rules as rules
 from tests.contract.stack_plans import ROOT, STACK_FILES, plan, stack_name
 from tests.policies.test_policy_rules import policy_config
 

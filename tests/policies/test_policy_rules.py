@@ -5,12 +5,12 @@ and the pack wires every rule into pulumi_policy with the right enforcement leve
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
 
 import pytest
-
 import zenml_policy_pack as pack
 import zenml_rules as rules
+
 from tests.contract.stack_plans import FIXTURE_STACK_FILES, STACK_FILES, config, plan, stack_name
 
 ALL_STACKS = [*STACK_FILES, *FIXTURE_STACK_FILES]
@@ -200,7 +200,7 @@ def test_pack_wires_every_rule_with_its_enforcement_level():
 
     policies = pack.build_policies()
     assert [p.name for p in policies] == [r.name for r in rules.RULES]
-    for p, r in zip(policies, rules.RULES):
+    for p, r in zip(policies, rules.RULES, strict=True):
         assert p.enforcement_level == (EnforcementLevel.MANDATORY if r.mandatory else EnforcementLevel.ADVISORY)
         assert isinstance(p, StackValidationPolicy if r.stack else ResourceValidationPolicy)
 

@@ -8,8 +8,9 @@ still requires the check to be listed below, so nothing is ignored without a wri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob")
 

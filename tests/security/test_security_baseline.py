@@ -37,6 +37,45 @@ DOCS = ROOT / "docs" / "security.md"
 STACKS = [pytest.param(p, id=stack_name(p)) for p in STACK_FILES]
 
 
+def _label_selector() -> dict:
+    requirement = {"type": "object", "additionalProperties": False, "required": ["key", "operator"],
+                   "properties": {"key": {"type": "string"}, "operator": {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+                                  "values": {"type": "array", "items": {"type": "string"}}}}
+    return {"type": "object", "additionalProperties": False,
+            "properties": {"matchLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+                           "matchExpressions": {"type": "array", "items": requirement}}}
+
+
+# Custom resources have no schema in kubernetes-validate. Written here from the fields the EKS user guide documents
+# for a SecurityGroupPolicy (sg-pods-example-deployment.html: one of podSelector/serviceAccountSelector, and
+# securityGroups.groupIds), strict like the built-in kinds.
+CUSTOM_SCHEMAS = {
+    ("vpcresources.k8s.aws/v1beta1", "SecurityGroupPolicy"): {
+        "type": "object", "additionalProperties": False, "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "vpcresources.k8s.aws/v1beta1"}, "kind": {"const": "SecurityGroupPolicy"},
+            "metadata": {"type": "object", "required": ["name", "namespace"],
+                         "properties": {"name": {"type": "string"}, "namespace": {"type": "string"},
+                                        "labels": {"type": "object", "additionalProperties": {"type": "string"}}}},
+            "spec": {"type": "object", "additionalProperties": False, "required": ["securityGroups"],
+                     "oneOf": [{"required": ["podSelector"]}, {"required": ["serviceAccountSelector"]}],
+                     "properties": {"podSelector": _label_selector(), "serviceAccountSelector": _label_selector(),
+                                    "securityGroups": {"type": "object", "additionalProperties": False, "required": ["groupIds"],
+                                                       "properties": {"groupIds": {"type": "array", "minItems": 1,
+                                                                                   "items": {"type": "string", "minLength": 1}}}}}},
+        },
+    },
+}
+
+
+def validate_custom(obj: dict) -> list[str]:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(CUSTOM_SCHEMAS[(obj["apiVersion"], obj["kind"])])
+    return [f"{obj['kind']}/{obj['metadata'].get('namespace', '')}/{obj['metadata'].get('name')}: {e.message} at "
+            f"{'.'.join(str(p) for p in e.absolute_path)}" for e in validator.iter_errors(obj)]
+
+
 def schema_ready(obj: dict) -> dict:
     obj = copy.deepcopy(obj)
     if obj["kind"].endswith("Patch"):
@@ -63,6 +102,9 @@ def test_objects_validate_strictly(path, version):
     objs = objects(path)
     assert objs, f"{path.name} renders no Kubernetes objects"
     for obj in objs:
+        if (obj["apiVersion"], obj["kind"]) in CUSTOM_SCHEMAS:
+            failures += validate_custom(obj)
+            continue
         try:
             kubernetes_validate.validate(schema_ready(obj), version, strict=True)
         except kubernetes_validate.ValidationError as exc:
@@ -71,6 +113,18 @@ def test_objects_validate_strictly(path, version):
         except kubernetes_validate.SchemaNotFoundError as exc:
             failures.append(f"{obj['kind']} {obj['apiVersion']}: no schema in Kubernetes {version} ({exc})")
     assert not failures, f"{path.name}, Kubernetes {version}:\n" + "\n".join(failures)
+
+
+def test_custom_resource_schema_is_strict():
+    good = {"apiVersion": "vpcresources.k8s.aws/v1beta1", "kind": "SecurityGroupPolicy",
+            "metadata": {"name": "p", "namespace": "n"},
+            "spec": {"podSelector": {}, "securityGroups": {"groupIds": ["sg-1"]}}}
+    assert validate_custom(good) == []
+    both = copy.deepcopy(good)
+    both["spec"]["serviceAccountSelector"] = {"matchLabels": {"a": "b"}}
+    misspelt = copy.deepcopy(good)
+    misspelt["spec"]["securityGroups"] = {"groupIDs": ["sg-1"]}
+    assert validate_custom(both) and validate_custom(misspelt)
 
 
 def test_update_plans_have_no_unknowns_in_workload_specs():

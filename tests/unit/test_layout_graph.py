@@ -145,8 +145,9 @@ def test_allow_internet_never_opens_private_or_link_local_ranges(preview):
 def test_control_plane_chart_values_are_documented_keys_and_tags_follow_the_chart(monkeypatch):
     """Helm drops unknown value keys silently: every key rendered must be one ZenML's docs show (or listed, with its
     reason, as unconfirmed). The chart version is the only version setting; image tags follow it."""
-    from components import control_plane
     import pulumi
+
+    from components import control_plane
 
     seen = []
     monkeypatch.setattr(control_plane, "_sealed", lambda values: (seen.append(values), pulumi.Output.secret(values))[1])
@@ -186,13 +187,17 @@ def test_in_cluster_postgres_accepts_tls_connections_only(preview):
     assert {"name": "config", "mountPath": "/etc/zenml-db-config", "readOnly": True} in c["volumeMounts"]
     [cm] = [r for r in result.of_type("kubernetes:core/v1:ConfigMap")
             if r.inputs["metadata"]["namespace"] == "zenml-control-plane" and "pg_hba.conf" in (r.inputs.get("data") or {})]
-    lines = [l.split() for l in cm.inputs["data"]["pg_hba.conf"].splitlines() if l.strip() and not l.startswith("#")]
-    tcp = [l for l in lines if l[0] != "local"]
-    assert tcp and all(l[0] == "hostssl" and l[-1] == "scram-sha-256" for l in tcp)
+    lines = [ln.split() for ln in cm.inputs["data"]["pg_hba.conf"].splitlines() if ln.strip() and not ln.startswith("#")]
+    tcp = [rule for rule in lines if rule[0] != "local"]
+    assert tcp and all(rule[0] == "hostssl" and rule[-1] == "scram-sha-256" for rule in tcp)
     for job in result.of_type("kubernetes:batch/v1:CronJob"):
         env = {e["name"]: e.get("value") for e in job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]}
         if "PGSSLMODE" in env:
-            assert env["PGSSLMODE"] == "require"
+            # The dump verifies the server's certificate and name against the database CA, mounted from its Secret.
+            pod = job.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            assert env["PGSSLMODE"] == "verify-full" and env["PGSSLROOTCERT"] == "/etc/zenml-db-ca/ca.crt"
+            assert {"name": "db-ca", "mountPath": "/etc/zenml-db-ca", "readOnly": True} in pod["containers"][0]["volumeMounts"]
+            assert any(v["name"] == "db-ca" and v["secret"]["secretName"] == "control-plane-postgres-ca" for v in pod["volumes"])
 
 
 def test_control_plane_release(preview):

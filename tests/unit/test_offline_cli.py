@@ -26,7 +26,7 @@ def test_validate_valid_stack():
 
 def test_validate_reports_every_problem_with_exit_2_and_no_traceback(tmp_path):
     path = write_stack(tmp_path, {
-        "zenml-platform:scenario": "airgapped",
+        "zenml-platform:scenario": "self-hosted",
         "zenml-platform:domain": "zenml.example.com",
         "zenml-platform:workspaces": [{"name": "a", "replicas": "two", "databse": {}}],
         "zenml-platform:registryMirror": {"registry": "r.internal", "pullSecret": "plain-secret-value"},

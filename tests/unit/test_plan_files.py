@@ -125,7 +125,7 @@ def comparable(result: PlanResult) -> tuple:
 def assert_same_plan(slim: PlanResult, echo: PlanResult) -> None:
     a, b = comparable(slim), comparable(echo)
     if a != b:
-        diff = [x[0] for x, y in zip(a[0], b[0]) if x != y][:5]
+        diff = [x[0] for x, y in zip(a[0], b[0], strict=False) if x != y][:5]
         raise AssertionError(f"slim mocks change the plan (a component reads an output they drop): {diff or 'outputs'}")
 
 

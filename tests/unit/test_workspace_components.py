@@ -101,6 +101,11 @@ def test_migration_job_runs_before_the_server_and_is_named_after_the_version(pre
     assert job.inputs["metadata"]["name"].startswith("zenml-migrate-0-98-0-")
     assert job.urn in dep.dependencies
     assert job.delete_before_replace
+    # `up` waits as long as the Job may run (activeDeadlineSeconds), not the provider's 10-minute default.
+    deadline = int(spec["activeDeadlineSeconds"])
+    assert job.custom_timeouts == {"create": f"{deadline + 120}s", "update": f"{deadline + 120}s"}
+    # A failed migration Job is replaced (run again) by the next `up`, not re-awaited as failed forever.
+    assert job.inputs["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
     assert "DISABLE_DATABASE_MIGRATION" not in env_of(jc)
     # The migration initialises the database as this server, never as a client (which would auto-activate
     # the server with a passwordless default admin).
@@ -241,11 +246,17 @@ def test_mariadb_statefulset(preview):
     [cm] = [r for r in result.of_type("kubernetes:core/v1:ConfigMap") if r.name == "alpha-mariadb-config"]
     assert "require_secure_transport=ON" in cm.inputs["data"]["zenml.cnf"]
     assert "ssl_ca=/etc/zenml-db-tls/ca.crt" in cm.inputs["data"]["zenml.cnf"]
-    # The backup runs from the same image, with TLS because the server requires it.
+    # The backup runs from the same image, with TLS because the server requires it, verifying the server against
+    # the database CA mounted from its Secret (DB_CA_FILE turns the verification flags on).
     [cron] = result.of_type("kubernetes:batch/v1:CronJob")
-    bc = cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    bpod = cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    bc = bpod["containers"][0]
     assert bc["image"] == c["image"]
-    assert "mariadb-dump" in bc["command"][2] and "--ssl " in bc["command"][2]
+    assert "mariadb-dump" in bc["command"][2] and "--ssl${DB_CA_FILE:+ " in bc["command"][2]
+    assert "--ssl-verify-server-cert" in bc["command"][2]
+    assert env_of(bc)["DB_CA_FILE"]["value"] == "/etc/zenml-db-ca/ca.crt"
+    assert {"name": "db-ca", "mountPath": "/etc/zenml-db-ca", "readOnly": True} in bc["volumeMounts"]
+    assert {"name": "db-ca", "secret": {"secretName": "alpha-mariadb-ca", "defaultMode": 0o444}} in bpod["volumes"] or preview
     assert "secretKeyRef" in env_of(bc)["MYSQL_PWD"]["valueFrom"]
     # The server speaks the MySQL protocol to it, verifying the database CA.
     _, sc = server(result)
@@ -440,3 +451,15 @@ def test_a_secret_without_plaintext_fails_in_the_engine_instead_of_becoming_empt
     assert "identityProvider.oidc.clientSecret" in str(info.value)
     assert "ciphertext-abc" not in str(info.value)
 
+
+
+def test_the_server_service_selects_server_pods_never_the_migration_jobs(preview):
+    """The migration pod shares the server's name/instance labels and is Ready while it runs (no readiness probe):
+    a Service selecting it sends requests to a pod that does not serve (502s through the ingress on the real node)."""
+    result = plan(config(), preview)
+    dep, _ = server(result)
+    [job] = result.of_type(JOB)
+    [svc] = [s for s in result.of_type("kubernetes:core/v1:Service") if s.inputs["metadata"]["name"] == "zenml-server"]
+    selector = svc.inputs["spec"]["selector"].items()
+    assert selector <= dep.inputs["spec"]["template"]["metadata"]["labels"].items()
+    assert not selector <= job.inputs["spec"]["template"]["metadata"]["labels"].items()
