@@ -14,12 +14,10 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # the operation ran and failed (engine error, failed check)
 EXIT_INVALID = 2  # invalid input or configuration (no traceback; the key path or flag is named)
 EXIT_CHANGES = 3  # changes found where none were expected (preview --expect-no-changes, drift)
+EXIT_LOCKED = 4  # another operation holds the stack's lock (wait and retry, or `pulumi cancel` a stale one)
 
 ROOT = Path(__file__).resolve().parent.parent
 
-StackOpt = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml.")
-FileOpt = typer.Option(None, "--config-file", "-f", help="Any stack file of that shape.", dir_okay=False)
-JsonOpt = typer.Option(False, "--json", help="Machine-readable output on stdout.")
 
 
 def err(message: str) -> None:
@@ -46,7 +44,7 @@ def md_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def plain_table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)] if rows else [len(h) for h in headers]
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)] if rows else [len(h) for h in headers]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*headers).rstrip(), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*(str(c) for c in row)).rstrip() for row in rows]

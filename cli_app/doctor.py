@@ -7,13 +7,15 @@ checked (by presence of their environment) only when the stack's target needs th
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 import typer
 
-from cli_app.common import EXIT_FAILED, ROOT, FileOpt, JsonOpt, StackOpt, emit_json
+from cli_app import options
+from cli_app.common import EXIT_FAILED, ROOT, emit_json
 
 PLUGINS = {"kubernetes": "4.25.0", "random": "4.21.1", "tls": "5.5.1"}
 
@@ -171,7 +173,7 @@ def check_passphrase(stack_file: Optional[Path], environ: Mapping[str, str]) -> 
 
         needs = bool(stack_file_secrets(yaml.safe_load(stack_file.read_text()) or {}))
     fix = "export PULUMI_CONFIG_PASSPHRASE_FILE=$HOME/.config/zenml-platform/<stack>.passphrase"
-    if needs:
+    if needs and stack_file is not None:
         return [Check("passphrase", "fail", f"{stack_file.name} holds secrets and neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set", fix)]
     salted = False
     if stack_file is not None and stack_file.exists():
@@ -209,10 +211,10 @@ def run_checks(cfg, stack_file: Optional[Path], environ: Mapping[str, str], back
 
 
 def doctor(
-    stack: Optional[str] = StackOpt,
-    config_file: Optional[Path] = FileOpt,
-    backend: Optional[str] = typer.Option(None, "--backend", help="Backend URL to check instead of the default."),
-    as_json: bool = JsonOpt,
+    stack: options.Stack = None,
+    config_file: options.ConfigFile = None,
+    backend: options.Backend = None,
+    as_json: options.Json = False,
 ) -> None:
     """Check Python packages, the Pulumi CLI and plugins, the kube context, cloud credentials and the passphrase."""
     cfg, path = None, None

@@ -1,11 +1,12 @@
 """The downgrade rule: preview/up refuse a zenmlVersion lower than the one a workspace runs (from the stack's
-outputs), before the engine changes anything. ZenML migrates its database forward only, so an older server on a
+state), before the engine changes anything. ZenML migrates its database forward only, so an older server on a
 newer schema is unsupported; restoring a backup taken with the older version is the one reason to go back, and
 it is allowed explicitly (`allowDowngrade: true` on the workspace, or `--allow-downgrade`)."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from packaging.version import InvalidVersion, Version
 
@@ -21,6 +22,35 @@ def deployed_versions(outputs: Mapping[str, Any]) -> dict[str, str]:
         if isinstance(summary, Mapping) and isinstance(summary.get("version"), str):
             out[str(name)] = summary["version"]
     return out
+
+
+SERVER_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+VERSION_LABEL = "app.kubernetes.io/version"
+
+
+def running_versions(deployment: Mapping[str, Any]) -> dict[str, str]:
+    """workspace name -> the version its server runs, from the state (`pulumi stack export`): the version label of
+    the server Deployment's pod template as the engine last applied it. An `up` whose migration failed never
+    updates the Deployment (it waits for the Job), so this stays at the old version, where the stack's `workspaces`
+    output already names the new one (the program registers its outputs before the Job fails). Workspaces without a
+    server Deployment in the state fall back to that output."""
+    resources = deployment.get("resources") or []
+    versions: dict[str, str] = {}
+    for r in resources:
+        if r.get("type") == "pulumi:pulumi:Stack" and isinstance(r.get("outputs"), Mapping):
+            versions.update(deployed_versions(r["outputs"]))
+    for r in resources:
+        if r.get("type") != SERVER_DEPLOYMENT or not isinstance(r.get("outputs"), Mapping):
+            continue
+        meta = r["outputs"].get("metadata") or {}
+        template = ((r["outputs"].get("spec") or {}).get("template") or {}).get("metadata") or {}
+        labels, pod_labels = meta.get("labels") or {}, template.get("labels") or {}
+        if labels.get("app.kubernetes.io/name") != "zenml-server" or not isinstance(pod_labels.get(VERSION_LABEL), str):
+            continue
+        workspace = labels.get("app.kubernetes.io/instance")
+        if isinstance(workspace, str):
+            versions[workspace] = pod_labels[VERSION_LABEL]
+    return versions
 
 
 def _lower(wanted: str, deployed: str) -> bool:

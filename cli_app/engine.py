@@ -15,11 +15,12 @@ import os
 import shlex
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
-from cli_app.common import EXIT_FAILED, EXIT_INVALID, ROOT, die, err
+from cli_app.common import EXIT_FAILED, EXIT_INVALID, EXIT_LOCKED, ROOT, die, err
 
 PINNED_PULUMI = "3.259.0"
 STATE_DIR = ROOT / ".pulumi-state"
@@ -194,6 +195,9 @@ def engine_env(cli: PulumiCli, backend: str, stack_file: Path) -> dict[str, str]
     env["PULUMI_BACKEND_URL"] = backend
     env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
     env.update(passphrase_env(stack_file))
+    from cli_app.stack_files import NOTES_SHOWN_ENV
+
+    env[NOTES_SHOWN_ENV] = "1"  # the command loaded the stack file and showed its deprecation notes already
     if backend.startswith("file://"):
         Path(backend[len("file://"):]).expanduser().mkdir(parents=True, exist_ok=True)
     return env
@@ -227,7 +231,7 @@ _HINTS: list[tuple[tuple[str, ...], int, str]] = [
     (("incorrect passphrase", "passphrase must be set", "failed to decrypt", "constructing secrets manager"), EXIT_INVALID,
      "the passphrase is missing or wrong: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE"),
     (("invalid stack configuration",), EXIT_INVALID, "fix the key paths above in the stack file (`zenml-platform validate -s STACK`)"),
-    (("the stack is currently locked", "conflict: another update", "concurrent update"), EXIT_FAILED,
+    (("the stack is currently locked", "conflict: another update", "concurrent update"), EXIT_LOCKED,
      "another operation holds the stack lock: wait for it, or `pulumi cancel -s STACK` if it died"),
     (("no resource plugin", "could not find plugin", "failed to load plugin", "plugin not found"), EXIT_FAILED,
      "a provider plugin is missing: `make toolchain` installs the pinned plugins (`zenml-platform doctor` lists them)"),

@@ -1,38 +1,28 @@
 """Engine commands: preview, up, destroy, refresh, drift, outputs (Pulumi Automation API over this project).
 
 Config is validated before the engine starts (exit 2 with key paths). Progress goes to stderr, `--json` to stdout.
-Exit codes: 0 success, 1 operation failed, 2 invalid input/config, 3 changes found where none were expected.
+Exit codes: 0 success, 1 operation failed, 2 invalid input/config, 3 changes found where none were expected,
+4 the stack is locked by another operation (cli_app/recovery.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import typer
 
+from cli_app import options
 from cli_app.common import (
     EXIT_CHANGES,
     EXIT_FAILED,
     EXIT_INVALID,
-    JsonOpt,
-    StackOpt,
     die,
     emit_json,
     err,
     is_interactive,
     stack_name_only,
-)
-
-BackendOpt = typer.Option(
-    None, "--backend", help="State backend URL (default: PULUMI_BACKEND_URL, else file://<project>/.pulumi-state)."
-)
-YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (required when stdin is not a terminal).")
-ParallelOpt = typer.Option(None, "--parallel", "-p", min=1, help="Resource operations in parallel (engine default: 4 x CPUs).")
-PolicyOpt = typer.Option(None, "--policy-pack", help="Run a policy pack directory (repeatable).", exists=False)
-AllowDowngradeOpt = typer.Option(
-    False, "--allow-downgrade",
-    help="Deploy a zenmlVersion lower than the deployed one (only to restore a backup taken with it; docs/operations.md).",
 )
 
 
@@ -54,9 +44,9 @@ class Session:
     @property
     def stack(self):
         if self._stack is None:
-            from cli_app.engine import classify_error, error_lines, open_stack
-
             from pulumi.automation.errors import StackNotFoundError
+
+            from cli_app.engine import classify_error, error_lines, open_stack
 
             try:
                 self._stack = open_stack(self.name, self.cli, self.env, create=self.create)
@@ -81,17 +71,10 @@ def _policy_packs(packs: Optional[list[Path]]) -> list[str]:
 
 def refuse_downgrade(session: Session, allow: bool) -> None:
     """Exit 2 before the engine runs when a workspace would go to a lower zenmlVersion than the one deployed."""
-    from cli_app.downgrade import deployed_versions, downgrade_problems
-    from cli_app.engine import classify_error, error_lines
+    from cli_app.downgrade import downgrade_problems, running_versions
+    from cli_app.recovery import export
 
-    try:
-        raw = session.stack.outputs()
-    except Exception as exc:
-        lines = error_lines(exc)
-        code, hint = classify_error("\n".join(lines))
-        die("\n".join([f"cannot read the deployed versions of {session.name}:"] + [f"  {ln}" for ln in lines]
-                       + ([hint] if hint else [])), code)
-    problems = downgrade_problems(session.cfg, deployed_versions(raw or {}), allow)
+    problems = downgrade_problems(session.cfg, running_versions(export(session, "the deployed versions")), allow)
     if problems:
         die("\n".join([f"{session.name}: refusing a downgrade; nothing changed:"] + [f"  {p}" for p in problems]))
 
@@ -114,6 +97,12 @@ def execute(session: Session, operation: str, call: Callable[..., Any], as_json:
             # The engine's error diagnostics are the clean version of what the CLI output repeats.
             lines = list(dict.fromkeys(tracker.errors or raw))
             code, hint = classify_error("\n".join(lines + raw))
+            from cli_app.recovery import is_lock_error, lock_message, locks_from_error
+
+            text = "\n".join(lines + raw)
+            if is_lock_error(text):  # the engine refused: another operation took the lock after our own check
+                err(lock_message(session.name, session.backend, locks_from_error(str(exc) + "\n" + text)))
+                return tracker, None, code
             err(f"{operation} {session.name} failed:")
             for line in lines[-20:]:
                 err(f"  {line}")
@@ -175,14 +164,14 @@ def _confirm(session: Session, question: str, yes: bool, preview: Callable[[], A
 
 
 def preview(
-    stack: Optional[str] = StackOpt,
-    backend: Optional[str] = BackendOpt,
-    summary_md: Optional[Path] = typer.Option(None, "--summary-md", help="Write a Markdown change summary (for PR comments).", dir_okay=False),
+    stack: options.Stack = None,
+    backend: options.Backend = None,
+    summary_md: options.SummaryMd = None,
     expect_no_changes: bool = typer.Option(False, "--expect-no-changes", help="Exit 3 if anything would change."),
-    policy_pack: Optional[list[Path]] = PolicyOpt,
-    parallel: Optional[int] = ParallelOpt,
-    allow_downgrade: bool = AllowDowngradeOpt,
-    as_json: bool = JsonOpt,
+    policy_pack: options.PolicyPack = None,
+    parallel: options.Parallel = None,
+    allow_downgrade: options.AllowDowngrade = False,
+    as_json: options.Json = False,
 ) -> None:
     """Show what `up` would change (creates, updates, replaces, deletes; stateful ones flagged)."""
     summary_md = _summary_path(summary_md)
@@ -197,66 +186,104 @@ def preview(
 
 
 def up(
-    stack: Optional[str] = StackOpt,
-    backend: Optional[str] = BackendOpt,
-    yes: bool = YesOpt,
-    policy_pack: Optional[list[Path]] = PolicyOpt,
-    parallel: Optional[int] = ParallelOpt,
-    allow_downgrade: bool = AllowDowngradeOpt,
-    as_json: bool = JsonOpt,
+    stack: options.Stack = None,
+    backend: options.Backend = None,
+    yes: options.Yes = False,
+    policy_pack: options.PolicyPack = None,
+    parallel: options.Parallel = None,
+    allow_downgrade: options.AllowDowngrade = False,
+    as_json: options.Json = False,
 ) -> None:
     """Deploy or update the stack (refuses a lower zenmlVersion than the deployed one unless allowed)."""
+    from cli_app.recovery import adopt_retained, refuse_if_locked, resolve_pending
+
     packs = _policy_packs(policy_pack)
     s = Session(stack, backend)
+    refuse_if_locked(s.name, s.backend)
     refuse_downgrade(s, allow_downgrade)
+    if not yes and not is_interactive():
+        die(f"apply these changes to {s.name}: not confirmed; pass --yes to run without a terminal")
+    # Before the preview too: a pending create would be planned as a second create of an object that exists.
+    resolve_pending(s, ask=not yes)
+    # Also before the preview: without the retained values the plan would generate new ones (docs/operations.md).
+    adopt_retained(s, ask=not yes)
     _confirm(s, f"apply these changes to {s.name}?", yes,
              lambda: execute(s, "preview", s.stack.preview, False, policy_packs=packs or None, parallel=parallel))
     tracker, result, code = execute(s, "up", s.stack.up, as_json, policy_packs=packs or None, parallel=parallel)
+    job_log = _failed_job_log(s, tracker) if code == EXIT_FAILED else []
     outputs = _masked(result.outputs) if result is not None else {}
     if not as_json and code == 0:
         for step in outputs.get("nextSteps") or []:
             err(f"next: {step}")
-    _finish(s, tracker, code, as_json, extra={"outputs": outputs})
+    _finish(s, tracker, code, as_json, extra={"outputs": outputs, **({"jobLog": job_log} if job_log else {})})
+
+
+def _failed_job_log(session: Session, tracker) -> list[str]:
+    """After an `up` that failed at a Job (a migration): the tail of the Job's pod log, printed on stderr."""
+    from cli_app import job_logs
+
+    if not job_logs.involves_job(tracker.failed, tracker.errors):
+        return []
+    lines = job_logs.for_stack(session.cfg, "\n".join(tracker.errors))
+    for line in lines:
+        err(line)
+    return lines
 
 
 def destroy(
-    stack: Optional[str] = StackOpt,
-    backend: Optional[str] = BackendOpt,
-    yes: bool = YesOpt,
-    as_json: bool = JsonOpt,
+    stack: options.Stack = None,
+    backend: options.Backend = None,
+    yes: options.Yes = False,
+    keep_data: bool = typer.Option(
+        False, "--keep-data",
+        help="Destroy everything but the protected resources (data, credentials, keys) and what they need; a later "
+        "`up` re-attaches to them.",
+    ),
+    as_json: options.Json = False,
 ) -> None:
-    """Delete every resource of the stack (production stacks keep protected data: see the message)."""
+    """Delete every resource of the stack; refused while protected resources (production data) are in the state."""
+    from cli_app.recovery import export, protected_message, protected_resources, refuse_if_locked, short
+
     s = Session(stack, backend, create=False)
-    if s.cfg.defaults.protect_data:
-        err(
-            f"{s.name} uses the production profile: databases, volumes, namespaces and keys are protected, so destroy "
-            "stops at them; retained resources stay in the cluster. Unprotect deliberately with "
-            f"`pulumi state unprotect -s {s.name} <urn>` first."
-        )
-    _confirm(s, f"destroy every resource of {s.name}?", yes,
-             lambda: execute(s, "preview", s.stack.destroy, False, preview_only=True))
-    tracker, _, code = execute(s, "destroy", s.stack.destroy, as_json)
-    _finish(s, tracker, code, as_json)
+    refuse_if_locked(s.name, s.backend)
+    protected = protected_resources(export(s))
+    if protected and not keep_data:
+        die(protected_message(s.name, protected))
+    if keep_data:
+        err(f"{s.name}: keeping {len(protected)} protected resource(s) and what they depend on (--keep-data)")
+    kwargs = {"exclude_protected": True} if keep_data else {}
+    _confirm(s, f"destroy every {'unprotected ' if keep_data else ''}resource of {s.name}?", yes,
+             lambda: execute(s, "preview", s.stack.destroy, False, preview_only=True, **kwargs))
+    tracker, _, code = execute(s, "destroy", s.stack.destroy, as_json, **kwargs)
+    retained = [c for c in tracker.changes.values() if c.op == "delete" and c.retain_on_delete and c.status == "done"]
+    if retained and not as_json:
+        err(f"{s.name}: {len(retained)} resource(s) left the state but stay in the cluster (retainOnDelete):")
+        for c in retained:
+            err(f"  {short(c.type, c.urn)}")
+    _finish(s, tracker, code, as_json, extra={"keptProtected": [p.urn for p in protected] if keep_data else []})
 
 
 def refresh(
-    stack: Optional[str] = StackOpt,
-    backend: Optional[str] = BackendOpt,
-    yes: bool = YesOpt,
-    as_json: bool = JsonOpt,
+    stack: options.Stack = None,
+    backend: options.Backend = None,
+    yes: options.Yes = False,
+    as_json: options.Json = False,
 ) -> None:
     """Read the real state of every resource into the stack's state (changes no resource)."""
+    from cli_app.recovery import refuse_if_locked
+
     s = Session(stack, backend, create=False)
+    refuse_if_locked(s.name, s.backend)
     _confirm(s, f"write the refreshed state of {s.name}?", yes, lambda: execute(s, "drift", s.stack.preview_refresh, False))
     tracker, _, code = execute(s, "refresh", s.stack.refresh, as_json)
     _finish(s, tracker, code, as_json)
 
 
 def drift(
-    stack: Optional[str] = StackOpt,
-    backend: Optional[str] = BackendOpt,
-    summary_md: Optional[Path] = typer.Option(None, "--summary-md", help="Write a Markdown drift summary.", dir_okay=False),
-    as_json: bool = JsonOpt,
+    stack: options.Stack = None,
+    backend: options.Backend = None,
+    summary_md: options.SummaryMd = None,
+    as_json: options.Json = False,
 ) -> None:
     """Compare the real resources with the state without writing anything; exit 3 when they drifted."""
     summary_md = _summary_path(summary_md)
@@ -270,10 +297,10 @@ def drift(
 
 def outputs(
     name: Optional[str] = typer.Argument(None, help="One output (e.g. caBundle); default: all."),
-    stack: Optional[str] = StackOpt,
-    backend: Optional[str] = BackendOpt,
+    stack: options.Stack = None,
+    backend: options.Backend = None,
     show_secrets: bool = typer.Option(False, "--show-secrets", help="Print secret outputs in clear."),
-    as_json: bool = JsonOpt,
+    as_json: options.Json = False,
 ) -> None:
     """Print the stack's outputs (secrets masked unless --show-secrets)."""
     from cli_app.engine import classify_error, error_lines

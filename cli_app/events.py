@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 # Operation categories shown to users, in display order.
 CATEGORIES = ("create", "update", "replace", "delete", "read", "import", "discard", "same")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
 
-from cli_app.common import FileOpt, JsonOpt, StackOpt, die, emit_json, plain_table
+from cli_app import options
+from cli_app.common import die, emit_json, plain_table
 
 
 def image_list(cfg, stack: str, mirror: Optional[str] = None) -> list[tuple[str, str]]:
@@ -22,11 +22,11 @@ def image_list(cfg, stack: str, mirror: Optional[str] = None) -> list[tuple[str,
 
 
 def images(
-    stack: Optional[str] = StackOpt,
-    config_file: Optional[Path] = FileOpt,
+    stack: options.Stack = None,
+    config_file: options.ConfigFile = None,
     mirror: Optional[str] = typer.Option(None, "--mirror", help="Registry to mirror into (default: the stack's registryMirror)."),
     fmt: str = typer.Option("table", "--format", help="table | pairs (SRC DST per line) | skopeo (copy commands)."),
-    as_json: bool = JsonOpt,
+    as_json: options.Json = False,
 ) -> None:
     """List every container image the stack runs and the name it has in the mirror."""
     from cli_app.stack_files import load

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 import typer
 
+from cli_app import options
 from cli_app.common import EXIT_INVALID, die, err, is_interactive, output_file, write_text
 
 NAMESPACE = "zenml-platform"
 
-LAYOUTS = ("airgapped", "hybrid", "saas")
+LAYOUTS = ("self-hosted", "hybrid", "saas")
+# Old layout names still accepted: name -> (layout, air gap). `airgapped` said layout and network at once.
+DEPRECATED_LAYOUTS = {"airgapped": ("self-hosted", True)}
 LAYOUT_HELP = {
-    "airgapped": "Self-hosted: everything in your cluster, images from your mirror, optional Pro control plane here.",
+    "self-hosted": "Everything in your cluster, optional Pro control plane here.",
     "hybrid": "Workspaces in your cluster, enrolled with the ZenML-hosted control plane (Pro).",
     "saas": "The operator side: the Pro control plane (and optionally workspaces) in this cluster.",
 }
@@ -25,6 +27,7 @@ FLAGS = {
     "zenmlVersion": "--zenml-version",
     "registryMirror": "--mirror",
     "registryMirror.registry": "--mirror",
+    "airGap.enabled": "--air-gap",
     "tls": "--tls",
     "tls.mode": "--tls",
     "controlPlane.chart.archive": "--chart-archive",
@@ -44,6 +47,7 @@ class InitOptions:
     zenml_version: str = "0.98.0"
     workspace: Optional[str] = "default"
     mirror: Optional[str] = None
+    air_gap: bool = False
     tls: str = "internal-ca"
     issuer: Optional[str] = None
     tls_secret: Optional[str] = None
@@ -64,10 +68,10 @@ def build_document(o: InitOptions, stack: str):
 
     from cli_app.workspaces import _to_rt, build_workspace
 
-    cp = o.layout == "saas" or (o.layout == "airgapped" and o.control_plane)
+    cp = o.layout == "saas" or (o.layout == "self-hosted" and o.control_plane)
     doc = CommentedMap()
     doc.yaml_set_start_comment(
-        f"Stack `{stack}`: the {o.layout} layout. {LAYOUT_HELP[o.layout]}\n"
+        f"Stack `{stack}`: the {o.layout} layout{', air-gapped' if o.air_gap else ''}. {LAYOUT_HELP[o.layout]}\n"
         f"Written by `zenml-platform init`; check it with `zenml-platform validate -s {stack}` and see every key in\n"
         "docs/configuration.md. Secrets never go here in clear: `pulumi config set --secret --path <key.path> VALUE -s "
         f"{stack}`,\nor reference an existing Kubernetes Secret with {{secretKeyRef: {{name, key}}}}."
@@ -81,14 +85,16 @@ def build_document(o: InitOptions, stack: str):
         if comment:
             config.yaml_set_comment_before_after_key(full, before=comment, indent=2)
 
-    def mapping(**items) -> "CommentedMap":
+    def mapping(**items) -> CommentedMap:
         m = CommentedMap()
         for k, v in items.items():
             if v is not None:
                 m[k] = v
         return m
 
-    put("scenario", o.layout)
+    put("scenario", o.layout, "Where the control plane runs: self-hosted (here, or none for OSS), hybrid (ZenML-hosted), saas.")
+    if o.air_gap:
+        put("airGap", mapping(enabled=True), "No internet: images from registryMirror, a local chart, no ACME, no runner internet egress.")
     put("target", "kubernetes")
     put("profile", o.profile, "dev: disposable, 1 replica, no backups | small: backups | production: 2+ replicas, data protected and retained.")
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
@@ -151,31 +157,31 @@ def render(o: InitOptions, stack: str) -> str:
 
 
 def init(
-    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name: writes stacks/Pulumi.NAME.yaml."),
+    stack: options.Stack = None,
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write this file instead (any path)."),
-    layout: Optional[str] = typer.Option(None, "--layout", help="airgapped | hybrid | saas."),
+    layout: Optional[str] = typer.Option(None, "--layout", help="self-hosted | hybrid | saas (airgapped: deprecated, = self-hosted --air-gap)."),
+    air_gap: bool = typer.Option(False, "--air-gap", help="No internet: needs --mirror; a local chart (--chart-archive) with --control-plane."),
     domain: Optional[str] = typer.Option(None, "--domain", help="Parent domain of every host, e.g. zenml.corp.internal."),
     profile: str = typer.Option("small", "--profile", help="dev | small | production."),
     zenml_version: str = typer.Option("0.98.0", "--zenml-version", help="ZenML server version."),
     workspace: Optional[str] = typer.Option(None, "--workspace", help="First workspace name (default: default; saas: none)."),
     no_workspace: bool = typer.Option(False, "--no-workspace", help="Start without a workspace."),
-    mirror: Optional[str] = typer.Option(None, "--mirror", help="Registry mirror host[:port][/path] (required for airgapped)."),
+    mirror: Optional[str] = typer.Option(None, "--mirror", help="Registry mirror host[:port][/path] (required with --air-gap)."),
     tls: str = typer.Option("internal-ca", "--tls", help="internal-ca | cert-manager | provided | disabled."),
     issuer: Optional[str] = typer.Option(None, "--issuer", help="cert-manager ClusterIssuer name (--tls cert-manager)."),
     tls_secret: Optional[str] = typer.Option(None, "--tls-secret", help="Existing TLS Secret name (--tls provided)."),
     kubeconfig: Optional[str] = typer.Option(None, "--kubeconfig", help="kubeconfig path (default: the ambient one)."),
     kube_context: Optional[str] = typer.Option(None, "--kube-context", help="kubeconfig context (default: current)."),
-    control_plane: bool = typer.Option(False, "--control-plane", help="airgapped: run the Pro control plane in this stack."),
-    chart_archive: Optional[str] = typer.Option(None, "--chart-archive", help="Local control plane chart .tgz (airgapped)."),
-    pro_organization_id: Optional[str] = typer.Option(None, help="Pro organization id of the workspace (hybrid)."),
-    pro_workspace_id: Optional[str] = typer.Option(None, help="Pro workspace id (hybrid)."),
-    enrollment_key_secret: Optional[str] = typer.Option(None, help="SECRET:KEY holding the enrollment key (default zenml-pro-enrollment:NAME)."),
+    control_plane: bool = typer.Option(False, "--control-plane", help="self-hosted: run the Pro control plane in this stack."),
+    chart_archive: Optional[str] = typer.Option(None, "--chart-archive", help="Local control plane chart .tgz (--air-gap)."),
+    pro_organization_id: options.ProOrganizationId = None,
+    pro_workspace_id: options.ProWorkspaceId = None,
+    enrollment_key_secret: options.EnrollmentKeySecret = None,
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a new commented stack file from a layout template and validate it (prompts only on a terminal)."""
-    from stack_config.loader import stack_file_path
-
     from cli_app.stack_files import check_stack_name
+    from stack_config.loader import stack_file_path
 
     if (stack is None) == (output is None):
         die("give exactly one of --stack NAME or --output PATH")
@@ -202,16 +208,22 @@ def init(
         return None
 
     layout = need(layout, "--layout", "Layout", LAYOUTS)
+    if layout in DEPRECATED_LAYOUTS:
+        old, (layout, gap) = layout, DEPRECATED_LAYOUTS[layout]
+        err(f"warning: --layout {old} is deprecated: use --layout {layout}{' --air-gap' if gap else ''} (docs/upgrading.md)")
+        air_gap = air_gap or gap
     if layout is not None and layout not in LAYOUTS:
         die(f"--layout: one of {', '.join(LAYOUTS)} (got {layout!r})")
     domain = need(domain, "--domain", "Parent domain of every host (e.g. zenml.corp.internal)")
-    if layout == "airgapped":
+    if interactive and not air_gap and layout != "hybrid":
+        air_gap = typer.confirm("Air-gapped (no route to the internet: images from your mirror)?", default=False, err=True)
+    if air_gap:
         mirror = need(mirror, "--mirror", "Registry mirror host[:port][/path]")
     if tls == "cert-manager":
         issuer = need(issuer, "--issuer", "cert-manager ClusterIssuer")
     if tls == "provided":
         tls_secret = need(tls_secret, "--tls-secret", "Existing TLS Secret name")
-    ws_name = None if no_workspace else (workspace or (None if layout == "saas" or (layout == "airgapped" and control_plane) else "default"))
+    ws_name = None if no_workspace else (workspace or (None if layout == "saas" or (layout == "self-hosted" and control_plane) else "default"))
     if layout == "hybrid" and ws_name:
         pro_organization_id = need(pro_organization_id, "--pro-organization-id", "Pro organization id (from the ZenML dashboard)")
         pro_workspace_id = need(pro_workspace_id, "--pro-workspace-id", f"Pro workspace id of {ws_name}")
@@ -220,7 +232,7 @@ def init(
 
     opts = InitOptions(
         layout=layout, domain=domain, profile=profile, zenml_version=zenml_version, workspace=ws_name,  # type: ignore[arg-type]
-        mirror=mirror, tls=tls, issuer=issuer, tls_secret=tls_secret, kubeconfig=kubeconfig, kube_context=kube_context,
+        mirror=mirror, air_gap=air_gap, tls=tls, issuer=issuer, tls_secret=tls_secret, kubeconfig=kubeconfig, kube_context=kube_context,
         control_plane=control_plane, chart_archive=chart_archive, pro_organization_id=pro_organization_id,
         pro_workspace_id=pro_workspace_id, enrollment_key_secret=enrollment_key_secret,
     )
@@ -243,4 +255,4 @@ def init(
     except OSError as exc:
         die(f"{path.parent}: cannot create the directory: {exc.strerror or type(exc).__name__}")
     write_text(path, text, "stack file")
-    err(f"wrote {path} ({layout}, profile {profile}); next: zenml-platform plan {'-s ' + name if stack else '-f ' + str(path)}, then preview")
+    err(f"wrote {path} ({layout}{', air-gapped' if air_gap else ''}, profile {profile}); next: zenml-platform plan {'-s ' + name if stack else '-f ' + str(path)}, then preview")

@@ -3,36 +3,33 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Optional
 
 import typer
 
+from cli_app import options
 from cli_app.stack_files import load
-
-StackOpt = typer.Option(None, "--stack", "-s", help="Stack name: reads stacks/Pulumi.NAME.yaml.")
-FileOpt = typer.Option(None, "--config-file", "-f", help="Any stack file of that shape.", dir_okay=False)
 
 # True when this process is the command line itself (set by `cli_app.main.main`), which exits after one command;
 # False under an in-process runner (tests), which must get its garbage collector back as it was.
 ONE_SHOT_PROCESS = False
 
 
-def validate(stack: Optional[str] = StackOpt, config_file: Optional[Path] = FileOpt) -> None:
+def validate(stack: options.Stack = None, config_file: options.ConfigFile = None) -> None:
     """Check a stack file: exit 0 if valid; exit 2 with one `key.path: reason` line per problem."""
     _, path, cfg = load(stack, config_file)
     typer.echo(
-        f"{path.name}: valid ({cfg.scenario.value} on {cfg.target.value}, profile {cfg.profile.value}, "
+        f"{path.name}: valid ({cfg.scenario.value}{', air-gapped' if cfg.air_gapped else ''} on {cfg.target.value}, profile {cfg.profile.value}, "
         f"{len(cfg.workspaces)} workspace(s), control plane {'on' if cfg.control_plane.enabled else 'off'})"
     )
 
 
 def plan(
-    stack: Optional[str] = StackOpt,
-    config_file: Optional[Path] = FileOpt,
+    stack: options.Stack = None,
+    config_file: options.ConfigFile = None,
     out: Optional[str] = typer.Option(None, "--out", "-o", help="Write DIR/plan.json and DIR/manifests.yaml."),
     update: bool = typer.Option(False, "--update", help="Run as an update (values known) instead of a preview."),
-    as_json: bool = typer.Option(False, "--json", help="Print counts as JSON."),
+    as_json: options.Json = False,
 ) -> None:
     """Run the stack's program under recording mocks and print resource counts by type."""
     if ONE_SHOT_PROCESS:

@@ -48,11 +48,11 @@ class Progress:
         self.quiet = quiet
         self.live = (self.stream.isatty() if live is None else live) and not quiet
         self._lock = threading.Lock()
-        self._live = None
+        self._live: Any = None  # rich.live.Live, imported only when the live display is used
         self._ticker: Optional[threading.Thread] = None
         self._stop = threading.Event()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.live:
             from rich.console import Console
             from rich.live import Live

@@ -21,6 +21,7 @@ def model_schema() -> dict[str, Any]:
     inner = StackConfig.model_json_schema(by_alias=True, mode="validation")
     defs = inner.pop("$defs", {})
     properties = {f"{NAMESPACE}:{key}": value for key, value in inner["properties"].items()}
+    _accept_deprecated(properties)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "zenml-platform stack file",
@@ -42,12 +43,29 @@ def model_schema() -> dict[str, Any]:
     }
 
 
+def _accept_deprecated(properties: dict[str, Any]) -> None:
+    """Spellings the loader still reads (stack_config/deprecations.py): valid for editors, marked deprecated."""
+    from stack_config.deprecations import DEPRECATED_SCENARIO
+    from stack_config.loader import NAMESPACE
+
+    key = f"{NAMESPACE}:scenario"
+    scenario = properties[key]
+    properties[key] = {
+        "description": scenario.get("description", ""),
+        "anyOf": [
+            {"$ref": scenario["$ref"]},
+            {"const": DEPRECATED_SCENARIO, "deprecated": True,
+             "description": "Deprecated: read as scenario self-hosted with airGap.enabled true (docs/upgrading.md)."},
+        ],
+    }
+
+
 def render_schema() -> str:
     return json.dumps(model_schema(), indent=2, sort_keys=True) + "\n"
 
 
 def render_reference() -> str:
-    from stack_config.reference import reference_markdown
+    from cli_app.reference import reference_markdown
 
     return reference_markdown()
 

@@ -49,9 +49,21 @@ def load(stack: Optional[str], config_file: Optional[Path]):
 
     name, path = stack_path(stack, config_file)
     try:
-        return name, path, load_stack_file(path)
+        cfg = load_stack_file(path)
     except ConfigError as exc:
         fail([str(p) for p in exc.problems], header=f"{path.name}: invalid configuration")
+    show_deprecations(path, cfg)
+    return name, path, cfg
+
+
+# Set for the engine by commands that already showed the notes, so the program run under `pulumi` does not repeat them.
+NOTES_SHOWN_ENV = "ZENML_PLATFORM_DEPRECATIONS_SHOWN"
+
+
+def show_deprecations(path: Path, cfg) -> None:
+    """Each deprecated spelling the file uses, once per command, on stderr: a warning, never an error."""
+    for note in cfg.deprecations:
+        print(f"warning: {path.name}: {note}", file=sys.stderr)
 
 
 def fail(lines: list[str], header: Optional[str] = None) -> None:

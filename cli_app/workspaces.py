@@ -12,7 +12,8 @@ from typing import Any, Optional
 
 import typer
 
-from cli_app.common import EXIT_INVALID, FileOpt, JsonOpt, StackOpt, die, emit_json, err, plain_table
+from cli_app import options
+from cli_app.common import EXIT_INVALID, die, emit_json, err, plain_table
 
 app = typer.Typer(help="Add, remove and list the workspaces of a stack file.", no_args_is_help=True)
 KEY = "zenml-platform:workspaces"
@@ -383,8 +384,8 @@ def _load_target(stack: Optional[str], config_file: Optional[Path]):
 @app.command("add")
 def add(
     name: str = typer.Argument(..., help="Workspace name (DNS label): names its namespace, host and database."),
-    stack: Optional[str] = StackOpt,
-    config_file: Optional[Path] = FileOpt,
+    stack: options.Stack = None,
+    config_file: options.ConfigFile = None,
     edition: Optional[str] = typer.Option(None, help="pro or oss (default: pro with a control plane, else oss)."),
     host: Optional[str] = typer.Option(None, help="Host name (default: NAME.<domain>)."),
     zenml_version: Optional[str] = typer.Option(None, help="Server version (default: the stack's zenmlVersion)."),
@@ -401,12 +402,12 @@ def add(
     secret_store: str = typer.Option("sql", help="sql, hashicorp, aws or gcp (cloud stores on their targets)."),
     vault_address: Optional[str] = typer.Option(None, help="Vault address (secret store hashicorp)."),
     vault_token_secret: Optional[str] = typer.Option(None, help="SECRET:KEY holding the Vault token."),
-    pro_organization_id: Optional[str] = typer.Option(None, help="Pro organization id (from the control plane)."),
-    pro_workspace_id: Optional[str] = typer.Option(None, help="Pro workspace id (from the control plane)."),
-    enrollment_key_secret: Optional[str] = typer.Option(None, help="SECRET:KEY with the enrollment key (default zenml-pro-enrollment:NAME)."),
+    pro_organization_id: options.ProOrganizationId = None,
+    pro_workspace_id: options.ProWorkspaceId = None,
+    enrollment_key_secret: options.EnrollmentKeySecret = None,
     runner: Optional[bool] = typer.Option(None, "--runner/--no-runner", help="Runner namespace for pipelines started from the UI."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and show the change; write nothing."),
-    as_json: bool = JsonOpt,
+    dry_run: options.DryRun = False,
+    as_json: options.Json = False,
 ) -> None:
     """Add a workspace to the stack file, validate it, and show what `up` would create."""
     stack_name, path, before = _load_target(stack, config_file)
@@ -504,8 +505,7 @@ def _data_held(cfg, ws) -> list[str]:
         held.append("sql secret store: secrets in that database, readable only with the generated encryption key")
     elif ws.secret_store.type.value in ("aws", "gcp"):
         held.append(f"{ws.secret_store.type.value} secrets store: the secrets ZenML wrote stay in the cloud store (not created by this stack)")
-    art = getattr(ws, "artifact_store", None)
-    if cfg.target.value != "kubernetes" and (art is None or art.mode == "bucket") and cfg.scenario.value != "saas":
+    if cfg.target.value != "kubernetes" and cfg.artifact_mode_of(ws) == "bucket":
         held.append("artifact store bucket: pipeline artifacts")
     return held
 
@@ -513,11 +513,11 @@ def _data_held(cfg, ws) -> list[str]:
 @app.command("remove")
 def remove(
     name: str = typer.Argument(..., help="Workspace to remove."),
-    stack: Optional[str] = StackOpt,
-    config_file: Optional[Path] = FileOpt,
+    stack: options.Stack = None,
+    config_file: options.ConfigFile = None,
     force: bool = typer.Option(False, "--force", help="Remove even though the workspace holds data."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and show the change; write nothing."),
-    as_json: bool = JsonOpt,
+    dry_run: options.DryRun = False,
+    as_json: options.Json = False,
 ) -> None:
     """Remove a workspace from the stack file; needs --force when it holds data, and says what is retained."""
     stack_name, path, before = _load_target(stack, config_file)
@@ -573,7 +573,7 @@ def remove(
 
 
 @app.command("list")
-def list_(stack: Optional[str] = StackOpt, config_file: Optional[Path] = FileOpt, as_json: bool = JsonOpt) -> None:
+def list_(stack: options.Stack = None, config_file: options.ConfigFile = None, as_json: options.Json = False) -> None:
     """List the stack's workspaces: edition, URL, namespace, database, secret store, runner."""
     _, _, cfg = _load_target(stack, config_file)
     rows = []

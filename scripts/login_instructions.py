@@ -13,7 +13,6 @@ import shlex
 import sys
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 
 

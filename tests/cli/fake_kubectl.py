@@ -22,11 +22,35 @@ def kind_of(job):
     return "check" if "-rcheck-" in job else "restore" if "-restore-" in job else "backup"
 
 
+def merge(into, patch):
+    """A JSON merge patch (RFC 7386), as `kubectl patch --type=merge` applies it."""
+    for key, value in patch.items():
+        if value is None:
+            into.pop(key, None)
+        elif isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = value
+
+
 if args[0] == "get" and args[1] in ("cronjob", "deployment"):
     obj = state["objects"].get(f"{args[1]}/{args[2]}")
     if obj is None:
         sys.exit(print(f'Error from server (NotFound): {args[1]}s "{args[2]}" not found', file=sys.stderr) or 1)
+    if args[1] == "cronjob":
+        # A scheduled backup Job that is still running for the next `backup_running` reads of the CronJob.
+        running = state.get("backup_running", 0)
+        obj = {**obj, "status": {"active": [{"kind": "Job", "name": f"{args[2]}-29000000"}]} if running else {}}
+        if running > 0:
+            state["backup_running"] = running - 1
+            save()
     print(json.dumps(obj) if args[-1] == "json" else f"{args[1]}.batch/{args[2]}")
+elif args[:2] == ["patch", "cronjob"] and args[3:5] == ["--type=merge", "-p"]:
+    merge(state["objects"][f"cronjob/{args[2]}"], json.loads(args[5]))
+    save()
+    print(f"cronjob.batch/{args[2]} patched")
+elif args[:2] == ["get", "deployments"]:
+    print(json.dumps({"items": [o for k, o in sorted(state["objects"].items()) if k.startswith("deployment/")]}))
 elif args[0] == "create" and args[1] == "job":
     state["jobs"][args[3]] = kind_of(args[3])
     save()

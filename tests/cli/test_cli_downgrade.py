@@ -1,8 +1,10 @@
-"""The downgrade rule of preview/up: a zenmlVersion lower than the deployed one (read from the stack's outputs) is
-refused with exit 2 before the engine runs, unless allowed by allowDowngrade or --allow-downgrade."""
+"""The downgrade rule of preview/up: a zenmlVersion lower than the deployed one (read from the stack's state: the
+server Deployment as last applied, else the `workspaces` output) is refused with exit 2 before the engine runs,
+unless allowed by allowDowngrade or --allow-downgrade."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,14 +19,32 @@ runner = CliRunner()
 
 
 class DeployedStack(FakeStack):
-    def __init__(self, outputs: dict[str, Any] | Exception):
+    """A stack whose state (`export_stack`) holds the root stack's outputs and, optionally, resources."""
+
+    def __init__(self, outputs: dict[str, Any] | Exception, resources: list[dict[str, Any]] | None = None):
         super().__init__(no_change_events())
         self._outputs = outputs
+        self._resources = resources or []
 
-    def outputs(self):
+    def export_stack(self):
         if isinstance(self._outputs, Exception):
             raise self._outputs
-        return self._outputs
+        root = {"urn": "urn:pulumi:local::zenml-platform::pulumi:pulumi:Stack::zenml-platform-local",
+                "type": "pulumi:pulumi:Stack",
+                "outputs": {k: getattr(v, "value", v) for k, v in self._outputs.items()}}
+        return type("Deployment", (), {"deployment": {"resources": [root, *self._resources]}})()
+
+
+def planned_server_deployment(version: str) -> dict[str, Any]:
+    """The `local` stack's server Deployment as the state records it (the planned object, at ``version``)."""
+    from planning.run import run_program
+    from stack_config import load_stack_file
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_stack_file(root / "stacks" / "Pulumi.local.yaml")
+    cfg = cfg.model_copy(update={"zenml_version": version})
+    [dep] = [r for r in run_program(cfg, "local", preview=False).of_type("kubernetes:apps/v1:Deployment")
+             if r.inputs["metadata"]["labels"].get("app.kubernetes.io/name") == "zenml-server"]
+    return {"urn": dep.urn, "type": dep.type, "outputs": dep.inputs}
 
 
 def deployed(**versions: str) -> dict[str, Any]:
@@ -44,7 +64,7 @@ def stack_file(tmp_path, monkeypatch):
 
     def write(ws_extra: str) -> None:
         path.write_text(
-            "config:\n  zenml-platform:scenario: airgapped\n  zenml-platform:profile: dev\n"
+            "config:\n  zenml-platform:scenario: self-hosted\n  zenml-platform:profile: dev\n"
             '  zenml-platform:zenmlVersion: "0.98.0"\n  zenml-platform:domain: zenml.localhost\n'
             "  zenml-platform:registryMirror:\n    registry: 127.0.0.1:5000\n"
             "  zenml-platform:workspaces:\n    - name: first\n    - name: second\n" + ws_extra
@@ -114,6 +134,32 @@ def test_unreadable_outputs_stop_before_the_engine(fake):
     result = runner.invoke(app, ["preview", "-s", "local"])
     assert result.exit_code == 2 and "cannot read the deployed versions of local" in result.stderr
     assert "PULUMI_CONFIG_PASSPHRASE" in result.stderr and fake["stack"].calls == []
+
+
+def test_after_a_failed_upgrade_going_back_is_not_a_downgrade(fake):
+    """The failed up's outputs already name 0.99.1; its server Deployment still runs 0.98.0, which the state shows."""
+    fake["stack"] = DeployedStack(deployed(default="0.99.1"), [planned_server_deployment("0.98.0")])
+    result = runner.invoke(app, ["up", "--yes", "-s", "local"])
+    assert result.exit_code == 0, result.output
+    assert [c[0] for c in fake["stack"].calls] == ["up"]
+
+
+def test_the_server_deployment_in_the_state_decides_over_the_outputs(fake):
+    fake["stack"] = DeployedStack(deployed(default="0.98.0"), [planned_server_deployment("0.99.1")])
+    result = runner.invoke(app, ["preview", "-s", "local"])
+    assert result.exit_code == 2, result.output
+    assert "zenmlVersion: 0.98.0 is lower than 0.99.1, the version workspace default runs" in result.stderr
+    assert fake["stack"].calls == []
+
+
+def test_running_versions_reads_the_server_deployment_by_its_labels():
+    from cli_app.downgrade import running_versions
+
+    dep = planned_server_deployment("0.97.0")
+    assert running_versions({"resources": [dep]}) == {"default": "0.97.0"}
+    other = {**dep, "outputs": {**dep["outputs"], "metadata": {"labels": {"app.kubernetes.io/name": "mariadb"}}}}
+    assert running_versions({"resources": [other]}) == {}
+    assert running_versions({}) == {}
 
 
 def test_deployed_versions_reads_the_workspaces_output():

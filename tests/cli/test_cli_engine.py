@@ -4,7 +4,6 @@ and preview/up/destroy/refresh/drift/outputs wired to a fake Automation API stac
 from __future__ import annotations
 
 import json
-import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,14 @@ from typer.testing import CliRunner
 
 from cli_app import engine
 from cli_app.main import app
-from tests.cli.events_recorded import SECRET_VALUE, drift_events, no_change_events, parse, preview_events, up_events_with_failure
+from tests.cli.events_recorded import (
+    SECRET_VALUE,
+    drift_events,
+    no_change_events,
+    parse,
+    preview_events,
+    up_events_with_failure,
+)
 
 runner = CliRunner()
 
@@ -130,7 +136,7 @@ def test_passphrase_optional_without_secrets_but_warned(tmp_path, capsys):
 
 @pytest.mark.parametrize("text,code,hint", [
     ("error: getting secrets manager: incorrect passphrase", 2, "PULUMI_CONFIG_PASSPHRASE"),
-    ("error: the stack is currently locked by 1 lock(s)", 1, "pulumi cancel"),
+    ("error: the stack is currently locked by 1 lock(s)", 4, "pulumi cancel"),
     ("error: invalid stack configuration:\n  domain: bad", 2, "validate"),
     ("error: could not find plugin for provider kubernetes", 1, "make toolchain"),
     ("error: resource cannot be deleted because it is protected", 1, "unprotect"),
@@ -195,6 +201,12 @@ class FakeStack:
 
     def outputs(self):
         return {"caBundle": FakeOutput("-----BEGIN CERTIFICATE-----"), "adminPassword": FakeOutput(SECRET_VALUE, secret=True)}
+
+    deployment: dict = {}  # what `pulumi stack export` returns: no pending operations, nothing protected
+
+    def export_stack(self):
+        self.exports = getattr(self, "exports", 0) + 1  # not in `calls`: those are the engine operations
+        return type("Deployment", (), {"deployment": self.deployment})()
 
 
 @pytest.fixture
@@ -314,7 +326,7 @@ def test_engine_commands_validate_config_before_the_engine(fake, tmp_path, monke
 
     bad = tmp_path / "stacks" / "Pulumi.cli-test-invalid.yaml"  # never in the shared stacks/ directory
     bad.parent.mkdir()
-    bad.write_text("config:\n  zenml-platform:scenario: airgapped\n  zenml-platform:domain: NOPE\n")
+    bad.write_text("config:\n  zenml-platform:scenario: self-hosted\n  zenml-platform:domain: NOPE\n")
     real = loader.stack_file_path
     monkeypatch.setattr(loader, "stack_file_path", lambda name: bad if name == "cli-test-invalid" else real(name))
     if True:

@@ -7,7 +7,14 @@ import io
 from cli_app.events import Tracker, is_stateful
 from cli_app.progress import Progress, status_text
 from cli_app.summary import MARKER, render_markdown, render_terminal
-from tests.cli.events_recorded import SECRET_VALUE, drift_events, no_change_events, parse, preview_events, up_events_with_failure
+from tests.cli.events_recorded import (
+    SECRET_VALUE,
+    drift_events,
+    no_change_events,
+    parse,
+    preview_events,
+    up_events_with_failure,
+)
 
 
 class Clock:

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from tests.conftest import EXAMPLE_CA
 from typer.testing import CliRunner
 
 from cli_app.main import app
+from tests.conftest import EXAMPLE_CA
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "stacks").glob("Pulumi.*.yaml"))
@@ -195,7 +194,7 @@ def test_workspace_remove_needs_force_and_says_what_is_deleted(local_copy):
 def test_workspace_remove_in_production_lists_retained_and_protected(tmp_path):
     path = tmp_path / "Pulumi.prod.yaml"
     path.write_text(
-        "# production stack\nconfig:\n  zenml-platform:scenario: airgapped\n  zenml-platform:profile: production\n"
+        "# production stack\nconfig:\n  zenml-platform:scenario: self-hosted\n  zenml-platform:profile: production\n"
         "  zenml-platform:domain: zenml.example.com\n  zenml-platform:registryMirror:\n    registry: r.internal\n"
         "  zenml-platform:workspaces:\n    - name: a  # first\n    - name: b\n"
     )
@@ -217,13 +216,16 @@ def test_workspace_remove_unknown_and_last_workspace(local_copy):
 
 
 @pytest.mark.parametrize("args", [
-    ["--layout", "airgapped", "--domain", "zenml.corp.example", "--mirror", "r.corp:5000"],
-    ["--layout", "airgapped", "--domain", "zenml.corp.example", "--mirror", "r.corp:5000", "--control-plane",
+    ["--layout", "self-hosted", "--domain", "zenml.corp.example"],
+    ["--layout", "self-hosted", "--air-gap", "--domain", "zenml.corp.example", "--mirror", "r.corp:5000"],
+    ["--layout", "self-hosted", "--air-gap", "--domain", "zenml.corp.example", "--mirror", "r.corp:5000", "--control-plane",
      "--chart-archive", "charts/zenml-pro-0.13.12.tgz", "--profile", "production"],
+    ["--layout", "self-hosted", "--domain", "zenml.corp.example", "--control-plane", "--tls", "cert-manager",
+     "--issuer", "letsencrypt"],
     ["--layout", "hybrid", "--domain", "zenml.corp.example", "--pro-organization-id", PRO["organizationId"],
      "--pro-workspace-id", PRO["workspaceId"], "--tls", "cert-manager", "--issuer", "letsencrypt"],
     ["--layout", "saas", "--domain", "zenml.corp.example", "--kube-context", "prod"],
-], ids=["airgapped", "airgapped-cp", "hybrid", "saas"])
+], ids=["self-hosted", "air-gapped", "air-gapped-cp", "self-hosted-cp-public", "hybrid", "saas"])
 def test_init_writes_a_valid_commented_stack_for_every_layout(tmp_path, args):
     out = tmp_path / "Pulumi.new.yaml"
     result = invoke("init", "-o", str(out), *args)
@@ -237,13 +239,35 @@ def test_init_writes_a_valid_commented_stack_for_every_layout(tmp_path, args):
 
 def test_init_without_terminal_names_missing_flags_and_writes_nothing(tmp_path):
     out = tmp_path / "Pulumi.n.yaml"
-    assert_invalid(invoke("init", "-o", str(out), "--layout", "airgapped"), "missing --domain, --mirror")
+    assert_invalid(invoke("init", "-o", str(out), "--layout", "self-hosted", "--air-gap"), "missing --domain, --mirror")
     assert_invalid(invoke("init", "-o", str(out), "--layout", "hybrid", "--domain", "z.example.com"), "--pro-organization-id")
     assert_invalid(invoke("init", "-o", str(out), "--layout", "cloud", "--domain", "z.example.com"), "--layout")
-    assert_invalid(invoke("init", "-o", str(out), "--layout", "airgapped", "--domain", "BAD", "--mirror", "r"), "domain:", "(flag --domain)")
-    assert_invalid(invoke("init", "-o", str(out), "--layout", "airgapped", "--domain", "z.example.com", "--mirror", "r.corp:5000", "--control-plane"),
-                   "controlPlane.chart.archive", "(flag --chart-archive)")
+    assert_invalid(invoke("init", "-o", str(out), "--layout", "self-hosted", "--domain", "BAD"), "domain:", "(flag --domain)")
+    assert_invalid(invoke("init", "-o", str(out), "--layout", "self-hosted", "--air-gap", "--domain", "z.example.com", "--mirror", "r.corp:5000",
+                          "--control-plane"), "controlPlane.chart.archive", "(flag --chart-archive)")
+    assert_invalid(invoke("init", "-o", str(out), "--layout", "hybrid", "--air-gap", "--domain", "z.example.com", "--mirror", "r.corp:5000",
+                          "--pro-organization-id", PRO["organizationId"], "--pro-workspace-id", PRO["workspaceId"]),
+                   "airGap.enabled", "(flag --air-gap)")
     assert not out.exists()
+
+
+def test_init_writes_the_layout_and_the_air_gap_apart(tmp_path):
+    out = tmp_path / "Pulumi.s.yaml"
+    assert invoke("init", "-o", str(out), "--layout", "self-hosted", "--domain", "z.example.com").exit_code == 0
+    cfg = yaml.safe_load(out.read_text())["config"]
+    assert cfg["zenml-platform:scenario"] == "self-hosted"
+    assert "zenml-platform:airGap" not in cfg and "zenml-platform:registryMirror" not in cfg
+
+
+def test_init_reads_the_deprecated_airgapped_layout_with_a_warning(tmp_path):
+    out = tmp_path / "Pulumi.old.yaml"
+    result = invoke("init", "-o", str(out), "--layout", "airgapped", "--domain", "z.example.com", "--mirror", "r.corp:5000")
+    assert result.exit_code == 0, result.output
+    assert "warning: --layout airgapped is deprecated: use --layout self-hosted --air-gap" in result.stderr
+    cfg = yaml.safe_load(out.read_text())["config"]
+    assert cfg["zenml-platform:scenario"] == "self-hosted" and cfg["zenml-platform:airGap"] == {"enabled": True}
+    assert_invalid(invoke("init", "-o", str(tmp_path / "Pulumi.o2.yaml"), "--layout", "airgapped", "--domain", "z.example.com"),
+                   "missing --mirror")
 
 
 def test_init_refuses_to_overwrite(tmp_path):
@@ -259,16 +283,17 @@ def test_init_prompts_on_a_terminal(tmp_path, monkeypatch):
 
     monkeypatch.setattr(init_cmd, "is_interactive", lambda: True)
     out = tmp_path / "Pulumi.p.yaml"
-    result = runner.invoke(app, ["init", "-o", str(out)], input="airgapped\nzenml.corp.example\nregistry.corp:5000\n")
+    result = runner.invoke(app, ["init", "-o", str(out)], input="self-hosted\nzenml.corp.example\ny\nregistry.corp:5000\n")
     assert result.exit_code == 0, result.output
-    assert "Layout (airgapped/hybrid/saas)" in result.stderr
+    assert "Layout (self-hosted/hybrid/saas)" in result.stderr and "Air-gapped" in result.stderr
     cfg = yaml.safe_load(out.read_text())["config"]
+    assert cfg["zenml-platform:scenario"] == "self-hosted" and cfg["zenml-platform:airGap"] == {"enabled": True}
     assert cfg["zenml-platform:registryMirror"] == {"registry": "registry.corp:5000"}
     assert cfg["zenml-platform:workspaces"] == [{"name": "default"}]
 
 
 def test_validate_rejects_an_unknown_database_engine(tmp_path):
     bad = tmp_path / "Pulumi.bad.yaml"
-    bad.write_text("config:\n  zenml-platform:scenario: airgapped\n  zenml-platform:domain: x.example.com\n"
+    bad.write_text("config:\n  zenml-platform:scenario: self-hosted\n  zenml-platform:domain: x.example.com\n"
                    "  zenml-platform:workspaces:\n    - name: a\n      database:\n        inCluster:\n          engine: postgres\n")
     assert_invalid(invoke("validate", "-f", str(bad)), "workspaces[0].database.inCluster.engine", "mariadb")
