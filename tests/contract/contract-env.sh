@@ -3,7 +3,8 @@
 #
 #   * Debian's mariadb-server (apt-get), started later by the tests on loopback only;
 #   * one venv per ZenML version the example stacks deploy: .venv-zenml-<version>/ with zenml[server]==<version>
-#     (the versions are read from stacks/Pulumi.*.yaml through the project's own config loader);
+#     (the versions are read from stacks/Pulumi.*.yaml through the project's own config loader, plus the older
+#     versions the real-node tests deploy, tests/node/versions.py);
 #   * kube-score (third-party manifest scanner) built from the Go module proxy into .venv-kube-score-<v>/bin;
 #   * requirements-contract.txt into the project venv (.venv).
 #
@@ -63,6 +64,9 @@ for path in sorted(glob.glob("stacks/Pulumi.*.yaml")):
     cfg = load_stack_file(path)
     versions.add(cfg.zenml_version)
     versions.update(cfg.version_of(ws) for ws in cfg.workspaces)
+# The real-node tests also deploy older versions (an upgrade starts from one) and need their client.
+from tests.node.versions import CLIENT_VERSIONS
+versions.update(CLIENT_VERSIONS)
 print(" ".join(sorted(versions)))
 EOF
 )"

@@ -36,7 +36,7 @@ class FakeControlPlane:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> "FakeControlPlane":
+    def __enter__(self) -> FakeControlPlane:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

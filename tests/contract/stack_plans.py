@@ -34,14 +34,14 @@ def stack_name(path: Path) -> str:
     return path.stem
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def plan(path: Path, preview: bool = False) -> PlanResult:
     """Update-mode plans by default: every value a real `pulumi up` would know is known (no `[unknown]`)."""
     cfg = load_stack_file(path)
     return run_program(cfg, stack_name(path), preview=preview)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def config(path: Path):
     return load_stack_file(path)
 

@@ -31,10 +31,9 @@ from tests.contract.stack_plans import FIXTURE_STACK_FILES, ROOT, STACK_FILES, s
 from tests.contract.zenml_runtime import (
     HARNESS,
     MariaDB,
-    Server,
     Pki,
+    Server,
     as_user,
-    chown_tree,
     harness_status,
     http,
     materialize_pod,
@@ -474,7 +473,6 @@ def test_external_database_without_ca(workdir):
     """`verifyServerCertificate: true` (the default) without `caCertificate`: the config must reject it, or the
     rendered migration must still refuse an unknown server. PyMySQL verifies nothing when no CA file is given."""
     from stack_config import ConfigError
-
     from tests.contract import stack_plans
 
     try:
@@ -542,7 +540,7 @@ def test_pro_workspace_reaches_its_control_plane(path, index, tmp_path):
     if cfg.control_plane.enabled:
         documented_prefix = "/api/v1"  # a self-hosted control plane serves its API under /api/v1
     else:
-        assert cfg.scenario is not Scenario.airgapped
+        assert cfg.scenario is not Scenario.self_hosted
         documented_prefix = urllib.parse.urlsplit(cfg.control_plane.external.api_url).path.rstrip("/")
     env = _resolved_env(w.server_container)
     rendered_api = env["ZENML_SERVER_PRO_API_URL"]

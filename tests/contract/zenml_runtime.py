@@ -33,7 +33,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -85,7 +85,7 @@ class Pki:
         return self.directory / "tls.key"
 
     @classmethod
-    def create(cls, directory: Path) -> "Pki":
+    def create(cls, directory: Path) -> Pki:
         directory.mkdir(parents=True, exist_ok=True)
         pki = cls(directory)
 

@@ -97,7 +97,7 @@ class Kube:
         return values
 
 
-def local_stack(project_dir: Path, env: dict[str, str], kubeconfig: Path, state_dir: Path) -> "Pulumi":
+def local_stack(project_dir: Path, env: dict[str, str], kubeconfig: Path, state_dir: Path) -> Pulumi:
     """A throwaway copy of the project with the `local` stack initialised on a file backend in ``state_dir``,
     under its own passphrase, talking to the cluster of ``kubeconfig``."""
     import secrets

@@ -10,19 +10,15 @@ docs/operations.md gives them, from a copy of the project:
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
 import socket
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.harness import ROOT, Kube, Pulumi, copy_project
-from tests.node.harness import run_client, running_node
+from tests.e2e.harness import Kube, Pulumi
+from tests.node.harness import cli, cli_project, module_node, run_client
 from tests.node.test_real_node import NS, PIPELINE, VERSION, _db_pod, _pods, _ready, _sql, _wait
 
 pytestmark = pytest.mark.e2e
@@ -44,19 +40,13 @@ def work(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def bnode(work, env):
-    if os.geteuid() != 0:
-        pytest.skip("the real node needs root")
-    start = time.monotonic()
-    with running_node(work / "cluster", Path(env["TOOLCHAIN_BIN"]), ingress_port=_free_port(),
-                      registry_port=_free_port()) as n:
-        TIMINGS["node up"] = round(time.monotonic() - start, 1)
+    with module_node(work, env, TIMINGS, ingress_port=_free_port(), registry_port=_free_port()) as n:
         yield n
 
 
 @pytest.fixture(scope="module")
 def bkube(bnode) -> Kube:
-    i = bnode.info
-    return Kube(i.server, i.ca_file, i.cert_file, i.key_file)
+    return bnode.kube
 
 
 @pytest.fixture(scope="module")
@@ -66,23 +56,13 @@ def bproject(work, env, bnode) -> Pulumi:
     start = time.monotonic()
     push_stack(bnode.registry, "local")
     TIMINGS["images pushed"] = round(time.monotonic() - start, 1)
-    project = copy_project(work / "project")
-    shutil.copy2(ROOT / "cli.py", project / "cli.py")
-    shutil.copytree(ROOT / "cli_app", project / "cli_app", ignore=shutil.ignore_patterns("__pycache__"))
-    doc = yaml.safe_load((ROOT / STACK_FILE).read_text())
-    for key in ("encryptionsalt", "encryptedkey", "secretsprovider"):
-        doc.pop(key, None)
+    return cli_project(work, bnode, env, edit=_with_backups)
+
+
+def _with_backups(doc: dict) -> None:
+    """The dev profile has no backups: turn them on for the one workspace."""
     [ws] = doc["config"]["zenml-platform:workspaces"]
     ws["database"]["inCluster"]["backup"] = {"enabled": True, "storageSize": "1Gi"}
-    (project / STACK_FILE).write_text(yaml.safe_dump(doc, sort_keys=False))
-    state = work / "state"
-    state.mkdir()
-    run_env = {**env, "KUBECONFIG": str(bnode.info.kubeconfig), "PULUMI_BACKEND_URL": f"file://{state}",
-               "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24)}
-    run_env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
-    p = Pulumi(project, run_env)
-    p.run("stack", "init", "local")
-    return p
 
 
 class _Outputs(dict):
@@ -100,12 +80,6 @@ def bdeployed(bproject, bnode):
     outputs = json.loads(bproject.run("stack", "output", "--stack", "local", "--json", "--show-secrets").stdout)
     bnode.add_hosts([u.split("://", 1)[1].split("/", 1)[0] for u in (w["url"] for w in outputs["workspaces"].values())])
     return _Outputs(outputs)
-
-
-def cli(project: Pulumi, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
-    """`.venv/bin/python cli.py ARGS` in the project copy, as the runbook runs it."""
-    return subprocess.run([str(project.project / ".venv" / "bin" / "python"), "cli.py", *args], cwd=project.project,
-                          env=project.env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_a_lower_zenml_version_is_refused_against_the_deployed_state(bdeployed, bproject):
@@ -171,6 +145,11 @@ def test_backup_now_then_restore_after_losing_the_database(bdeployed, bproject, 
     restored = json.loads(proc.stdout)
     assert restored["dump"] == dump and restored["tables"] and restored["tables"] > 10, restored
     TIMINGS.update({f"restore {k}": v for k, v in restored["seconds"].items()})
+    # The schedule was held during the restore and is running again, with nothing of the hold left on it.
+    assert "cronjob/default-mariadb-backup suspended until the restore is done" in proc.stderr, proc.stderr[-3000:]
+    cron = bkube.get(f"/apis/batch/v1/namespaces/{NS}/cronjobs/default-mariadb-backup")
+    assert not cron["spec"].get("suspend"), cron["spec"]
+    assert "zenml-platform.io/suspended-by-restore" not in (cron["metadata"].get("annotations") or {})
 
     # The run is back and the server is Ready by its own probes.
     assert _sql(bnode, bkube, row) == "1"

@@ -13,14 +13,14 @@ pytestmark = pytest.mark.e2e
 
 def test_down_leaves_nothing_behind(node, node_dir, env, kube):
     from toolchain import localcluster
-    from toolchain.node import teardown
     from toolchain.localcluster import _free_ports
+    from toolchain.node import teardown
 
     before = teardown.host_snapshot()
     other_pods_before = {p["metadata"]["name"] for p in kube.get("/api/v1/pods")["items"] if p["status"]["phase"] == "Running"}
     state = node_dir / "lifecycle"
     ingress, registry = _free_ports(2)
-    info = localcluster.up(state, mode="node", bin_dir=Path(env["TOOLCHAIN_BIN"]), ingress_port=ingress,
+    localcluster.up(state, mode="node", bin_dir=Path(env["TOOLCHAIN_BIN"]), ingress_port=ingress,
                            registry_port=registry)
     try:
         st = localcluster.status(state)
