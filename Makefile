@@ -1,7 +1,7 @@
 # Entry points. The README's two commands are `make deploy-local` and `make test`.
 PY := .venv/bin/python
 
-.PHONY: venv test-env deploy-local test unit contract e2e toolchain cluster-up cluster-down cluster-status schema plan-examples benchmark images-tools images images-push images-test
+.PHONY: lint venv test-env deploy-local test unit contract e2e toolchain cluster-up cluster-down cluster-status schema plan-examples benchmark images-tools images images-push images-test
 
 venv:
 	@scripts/bootstrap.sh
@@ -12,11 +12,16 @@ deploy-local:
 
 ## Every test: unit (mocks), contract (real ZenML server + MariaDB), e2e (real engine on the simulated cluster
 ## and on the real local node: pods run, traffic flows; needs root).
-test: unit contract e2e
+test: lint unit contract e2e
 
 ## MariaDB, zenml[server] venvs per deployed version, kube-score: what contract and security tests run against.
 test-env: venv
 	bash tests/contract/contract-env.sh
+
+## ruff (bugs, imports) and mypy (types), configured in pyproject.toml.
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 unit: test-env
 	$(PY) -m pytest tests
@@ -34,14 +39,16 @@ toolchain:
 images-tools:
 	@images/install-tools.sh
 
+# postgres:15: the control plane's database for tests/images/test_postgres_run.py and tests/node/test_control_plane_backup.py.
 images: venv images-tools
 	$(PY) -m images.build --stack local --node-images
+	$(PY) -m images.build postgres:15
 
 ## Push them into the local mirror (REGISTRY=host:port, default the local stack's 127.0.0.1:5000).
 images-push: images
 	$(PY) -m images.push --registry $${REGISTRY:-127.0.0.1:5000} --stack local --node-images
 
-## Run the built images with runc (server + MariaDB + migration) and push into a throwaway registry.
+## Run the built images with runc (server + MariaDB + migration, PostgreSQL) and push into a throwaway registry.
 images-test: images
 	$(PY) -m pytest -m images -p no:cacheprovider tests/images
 

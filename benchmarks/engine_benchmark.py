@@ -1,14 +1,24 @@
 #!/usr/bin/env python3
 """No-op `pulumi preview` and `pulumi up` with the real engine on the local cluster, against a floor program.
 
-    python benchmarks/engine_benchmark.py [--repeat 3] [--workspaces 10] [--stacks local,bench]
+    python benchmarks/engine_benchmark.py [--repeat 3] [--workspaces 10] [--stacks local,bench] [--against main]
+                                          [--profile]
 
 Needs the toolchain (`toolchain/build.sh` done; this script never builds it) and starts its own throw-away local
 cluster (toolchain/localcluster.py) on loopback, a file state backend and a copy of the project in a temporary
 directory; everything is stopped and removed at the end. For each stack (`local`, and `bench`: the local stack
 with `--workspaces` workspaces) it deploys once (not timed), then times no-op previews and ups, interleaved
 with a floor program of the same resource count under the same engine and provider: plain ConfigMaps, default
-provider, no options. It prints ours / floor (goal for the no-op preview: <= 1.2).
+provider, no options. It prints ours / floor in wall and CPU seconds (goal for the no-op preview: <= 1.2 wall).
+
+CPU is the sum over the engine, the language host, our program and the providers (children of `pulumi`); on a
+busy machine it moves much less than wall time. `--against REF` also times the program of git revision REF
+(its Pulumi.yaml, __main__.py, stack_config/, components/, scenarios/) against the same stack state in the same
+rounds, so a change is measured before and after in one run; REF must register the same resources (its no-op
+preview is checked like ours). `--profile` prints where the CPU of the previews went, per process.
+
+Bytecode: the copies are run without PYTHONDONTWRITEBYTECODE, so the first (untimed) `up` writes `__pycache__`
+as a user's first run would, and the timed runs do not compile our modules again.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import argparse
 import copy
 import json
 import os
+import resource
 import secrets
 import shutil
 import statistics
@@ -67,13 +78,77 @@ def toolchain_env(checkout: Path, home: Optional[Path]) -> dict[str, str]:
 
 
 def pulumi(project: Path, env: dict[str, str], *args: str, timeout: float = 1800) -> tuple[float, str]:
+    elapsed, _, out = timed(project, env, *args, timeout=timeout)
+    return elapsed, out
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+# What each process of a run is, by its command name (/proc/PID/comm, 15 characters at most).
+ROLES = (("pulumi-language", "language host"), ("pulumi-resource", "providers"), ("pulumi", "engine"),
+         ("python", "program (python)"))
+
+
+def _children_cpu(root: int) -> dict[int, tuple[str, float]]:
+    """{pid: (comm, CPU seconds so far)} of every descendant of `root` (from /proc; Linux only)."""
+    parent_of, info = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        close = stat.rfind(")")
+        fields = stat[close + 2:].split()
+        pid = int(entry)
+        parent_of[pid] = int(fields[1])
+        info[pid] = (stat[stat.find("(") + 1:close], (int(fields[11]) + int(fields[12])) / CLK_TCK)
+    found = {}
+    for pid in info:
+        p, hops = parent_of.get(pid), 0
+        while p is not None and p > 1 and hops < 64:
+            if p == root:
+                found[pid] = info[pid]
+                break
+            p, hops = parent_of.get(p), hops + 1
+    return found
+
+
+def timed(project: Path, env: dict[str, str], *args: str, timeout: float = 1800,
+          profile: Optional[dict[str, float]] = None) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (pulumi and every child it waited for) and stdout of one `pulumi ARGS` run.
+    With `profile`, adds each process's CPU to its role (sampled from /proc every 20 ms while it runs)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=project, env=env, capture_output=True, text=True,
-                          timeout=timeout)
-    elapsed = time.perf_counter() - start
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(["pulumi", *args, "--non-interactive"], cwd=project, env=env, stdout=out, stderr=err)
+        seen: dict[int, tuple[str, float]] = {}
+        deadline = start + timeout
+        while proc.poll() is None:
+            if time.perf_counter() > deadline:
+                proc.kill()
+                proc.wait()
+                raise SystemExit(f"pulumi {' '.join(args)} in {project.name}: no result in {timeout:.0f} s")
+            if profile is not None:
+                seen.update(_children_cpu(proc.pid))
+            time.sleep(0.02 if profile is not None else 0.005)
+        elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if proc.returncode != 0:
-        raise SystemExit(f"pulumi {' '.join(args)} in {project.name} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return elapsed, proc.stdout
+        raise SystemExit(f"pulumi {' '.join(args)} in {project.name} failed ({proc.returncode}):\n{stdout[-3000:]}\n{stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if profile is not None:
+        children = 0.0
+        for comm, seconds in seen.values():
+            role = next((r for prefix, r in ROLES if comm.startswith(prefix)), f"other ({comm})")
+            profile[role] = profile.get(role, 0.0) + seconds
+            children += seconds
+        # The `pulumi` process itself is not its own child: what is left of its waited-for CPU is the engine.
+        profile["engine"] = profile.get("engine", 0.0) + max(0.0, cpu - children)
+    return elapsed, cpu, stdout
 
 
 def resource_count(project: Path, env: dict[str, str], stack: str) -> int:
@@ -108,6 +183,19 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
+PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "requirements.txt", "stack_config", "components", "scenarios")
+
+
+def program_at(ref: str, project: Path, dest: Path) -> Path:
+    """A copy of `project` whose program files are those of git revision `ref` (same project name, same stacks)."""
+    shutil.copytree(project, dest, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", *PROGRAM_FILES))
+    archive = subprocess.run(["git", "archive", "--format=tar", ref, *PROGRAM_FILES], cwd=ROOT, capture_output=True)
+    if archive.returncode != 0:
+        raise SystemExit(f"--against {ref}: git archive failed: {archive.stderr.decode(errors='replace').strip()}")
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -117,6 +205,8 @@ def main() -> int:
                         help="checkout whose toolchain/env.sh names the built toolchain (its cache key follows "
                              "that checkout's toolchain/ files)")
     parser.add_argument("--toolchain-home", type=Path, help="a toolchain cache directory (…/toolchain/KEY) instead")
+    parser.add_argument("--against", metavar="REF", help="also time the program of this git revision (before/after)")
+    parser.add_argument("--profile", action="store_true", help="print the previews' CPU per process role")
     opts = parser.parse_args()
     env = toolchain_env(opts.toolchain, opts.toolchain_home)
     from tests.e2e.harness import copy_project
@@ -134,11 +224,16 @@ def main() -> int:
             env = {**env, "KUBECONFIG": str(info.kubeconfig), "PULUMI_BACKEND_URL": f"file://{base / 'state'}",
                    "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24)}
             env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
             project = copy_project(base / "project")
             stacks = [s for s in stack_files(project, opts.workspaces) if s in wanted]
+            ref_project = program_at(opts.against, project, base / "project-ref") if opts.against else None
+            who_all = ["ours", *(["ref"] if ref_project else []), "floor"]
             print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; median of {opts.repeat}; "
-                  f"`bench` = local with {opts.workspaces} workspaces")
-            print(f"{'':<28} {'ours':>9} {'floor':>9}  ours/floor")
+                  f"`bench` = local with {opts.workspaces} workspaces"
+                  + (f"; ref = the program at {opts.against}" if opts.against else ""))
+            print(f"{'':<26} " + " ".join(f"{w:>15}" for w in who_all) + "  ours/floor (wall, cpu)"
+                  + ("  ref/floor" if ref_project else ""))
             ok = True
             for stack in stacks:
                 pulumi(project, env, "stack", "init", stack)
@@ -149,19 +244,39 @@ def main() -> int:
                 pulumi(floor, env, "config", "set", "count", str(count), "--stack", "floor")
                 floor_up, _ = pulumi(floor, env, "up", "--stack", "floor", "--yes", "--skip-preview", "--diff=false")
                 print(f"{stack}: {count} resources; first up {first_up:.1f} s (floor {floor_up:.1f} s), not compared")
-                times: dict[str, list[float]] = {"ours preview": [], "floor preview": [], "ours up": [], "floor up": []}
+                runs = [("ours", project, stack), *([("ref", ref_project, stack)] if ref_project else []), ("floor", floor, "floor")]
+                if ref_project:  # untimed: writes the ref copy's bytecode, as the first up did for ours
+                    pulumi(ref_project, env, "preview", "--stack", stack, "--expect-no-changes", "--diff=false")
+                wall: dict[str, list[float]] = {f"{w} {op}": [] for w, _, _ in runs for op in ("preview", "up")}
+                cpu: dict[str, list[float]] = {k: [] for k in wall}
+                profiles: dict[str, dict[str, float]] = {w: {} for w, _, _ in runs}
                 for _ in range(opts.repeat):
-                    for who, proj, name in (("ours", project, stack), ("floor", floor, "floor")):
-                        times[f"{who} preview"].append(pulumi(proj, env, "preview", "--stack", name, "--expect-no-changes", "--diff=false")[0])
-                    for who, proj, name in (("ours", project, stack), ("floor", floor, "floor")):
-                        times[f"{who} up"].append(pulumi(proj, env, "up", "--stack", name, "--yes", "--skip-preview", "--expect-no-changes", "--diff=false")[0])
+                    for who, proj, name in runs:
+                        w, c, _ = timed(proj, env, "preview", "--stack", name, "--expect-no-changes", "--diff=false",
+                                        profile=profiles[who] if opts.profile else None)
+                        wall[f"{who} preview"].append(w)
+                        cpu[f"{who} preview"].append(c)
+                    for who, proj, name in runs:
+                        w, c, _ = timed(proj, env, "up", "--stack", name, "--yes", "--skip-preview", "--expect-no-changes", "--diff=false")
+                        wall[f"{who} up"].append(w)
+                        cpu[f"{who} up"].append(c)
                 for op in ("preview", "up"):
-                    o, f = median(times[f"ours {op}"]), median(times[f"floor {op}"])
-                    line = f"  no-op {op:<20} {o:>7.2f} s {f:>7.2f} s  x{o / f:.2f}"
+                    m = {w: (median(wall[f"{w} {op}"]), median(cpu[f"{w} {op}"])) for w, _, _ in runs}
+                    ratio, ratio_cpu = m["ours"][0] / m["floor"][0], m["ours"][1] / m["floor"][1]
+                    line = f"  no-op {op:<18} " + " ".join(f"{m[w][0]:>6.2f}s/{m[w][1]:>5.2f}c" for w, _, _ in runs)
+                    line += f"  x{ratio:.2f}, x{ratio_cpu:.2f}"
+                    if ref_project:
+                        line += f"  x{m['ref'][0] / m['floor'][0]:.2f}, x{m['ref'][1] / m['floor'][1]:.2f}"
                     if op == "preview":
-                        ok &= o / f <= PREVIEW_GOAL
-                        line += f"   goal <= {PREVIEW_GOAL}  {'ok' if o / f <= PREVIEW_GOAL else 'MISSED'}"
+                        ok &= ratio <= PREVIEW_GOAL
+                        line += f"   goal <= {PREVIEW_GOAL}  {'ok' if ratio <= PREVIEW_GOAL else 'MISSED'}"
                     print(line)
+                if opts.profile:
+                    print(f"  CPU of one no-op preview by process (mean of {opts.repeat}; s):")
+                    roles = sorted({r for p in profiles.values() for r in p}, key=lambda r: -profiles["ours"].get(r, 0.0))
+                    for role in roles:
+                        print(f"    {role:<24} " + " ".join(f"{profiles[w].get(role, 0.0) / opts.repeat:>8.2f}" for w, _, _ in runs)
+                              + "   (" + ", ".join(w for w, _, _ in runs) + ")")
         finally:
             localcluster.down(base / "cluster")
     return 0 if ok else 1

@@ -3,7 +3,7 @@
 
     python benchmarks/plan_benchmark.py [--repeat 3] [--sizes 1,10,100,200] [--strict]
 
-For each generated stack of N workspaces (airgapped, small profile) it runs `python cli.py plan` as a child
+For each generated stack of N workspaces (self-hosted and air-gapped, small profile) it runs `python cli.py plan` as a child
 process (imports included) and, interleaved with it, the floor program (benchmarks/floor_program.py): as many
 trivial ConfigMaps as our plan registers, each the mean size of our resources' inputs, under the SDK's stock
 mocks and default settings. Every figure is the median of `--repeat` runs: wall time, CPU time (user + system,
@@ -39,7 +39,8 @@ HELP_GOAL_S = 0.15
 def generated_stack(n: int) -> dict:
     return {
         "config": {
-            "zenml-platform:scenario": "airgapped",
+            "zenml-platform:scenario": "self-hosted",
+            "zenml-platform:airGap": {"enabled": True},
             "zenml-platform:profile": "small",
             "zenml-platform:domain": "zenml.bench.internal",
             "zenml-platform:registryMirror": {"registry": "registry.bench.internal:5000"},

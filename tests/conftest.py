@@ -21,7 +21,7 @@ NS = "zenml-platform"
 EXAMPLE_CA = (ROOT / "tests" / "data" / "example-ca.pem").read_text()
 
 LOCAL_MIN: dict[str, Any] = {
-    "scenario": "airgapped",
+    "scenario": "self-hosted",
     "domain": "zenml.example.com",
     "registryMirror": {"registry": "registry.corp.internal:5000"},
     "workspaces": [{"name": "alpha"}],
