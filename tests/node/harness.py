@@ -348,6 +348,34 @@ def production_on_the_node(doc: dict) -> None:
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}})
 
 
+def production_project(work: Path, node: Node, env: dict[str, str], registry_port: int) -> Pulumi:
+    """`local` with the node-sized production profile (``production_on_the_node``), on its own backend, with the
+    stack's images pushed into the node's registry first."""
+    from images.push import push_stack
+
+    push_stack(f"127.0.0.1:{registry_port}", "local")
+    return cli_project(work, node, env, edit=production_on_the_node)
+
+
+def up_and_run_pipeline(project: Pulumi, node: Node, work: Path, ingress_port: int, version: str, pipeline: str,
+                        timings: dict[str, float], label: str) -> tuple[dict[str, Any], str]:
+    """`cli.py up` of `local` (timed as ``label``), then ``pipeline`` run by the generated admin with the client of
+    ``version``: the admin's login and the id of the run it printed (a ``RUN <id>`` line)."""
+    start = time.monotonic()
+    proc = cli(project, "up", "-s", "local", "--yes")
+    timings[label] = round(time.monotonic() - start, 1)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    login = admin_login(project)
+    node.add_hosts([login["url"].split("://", 1)[1].split("/", 1)[0]])
+    (work / "client").mkdir(parents=True, exist_ok=True)
+    (work / "client" / "pipeline.py").write_text(pipeline)
+    run = client_as_admin(version, work, login, ingress_port,
+                          "import runpy; runpy.run_path('pipeline.py', run_name='__main__')")
+    assert run.returncode == 0, (run.stdout[-3000:], run.stderr[-4000:])
+    run_id = [ln for ln in run.stdout.splitlines() if ln.startswith("RUN ")][-1].split()[1]
+    return login, run_id
+
+
 def admin_login(project: Pulumi, stack: str = "local", workspace: str = "default") -> dict[str, Any]:
     """What a user logs in with, from the stack's outputs: URL, CA bundle, admin user and password (masked)."""
     out = json.loads(project.run("stack", "output", "--stack", stack, "--json", "--show-secrets").stdout)

@@ -25,11 +25,11 @@ from tests.node.harness import (
     cli,
     client_as_admin,
     module_node,
-    production_on_the_node,
+    production_project,
     secret_hashes,
     state_of,
+    up_and_run_pipeline,
 )
-from tests.node.harness import cli_project as make_project
 from tests.node.test_interrupted import INGRESS_PORT, REGISTRY_PORT
 from tests.node.test_real_node import PIPELINE, VERSION
 
@@ -57,10 +57,7 @@ def pkube(pnode) -> Kube:
 
 @pytest.fixture(scope="module")
 def pproject(work, env, pnode):
-    from images.push import push_stack
-
-    push_stack(f"127.0.0.1:{REGISTRY_PORT}", "local")
-    return make_project(work, pnode, env, edit=production_on_the_node)
+    return production_project(work, pnode, env, REGISTRY_PORT)
 
 
 def _exists(kube, path: str) -> bool:
@@ -68,17 +65,8 @@ def _exists(kube, path: str) -> bool:
 
 
 def test_destroy_refuses_keep_data_keeps_it_and_up_reattaches(pproject, pnode, pkube, work):
-    start = time.monotonic()
-    proc = cli(pproject, "up", "-s", "local", "--yes")
-    TIMINGS["up (production)"] = round(time.monotonic() - start, 1)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    before = admin_login(pproject)
-    pnode.add_hosts([before["url"].split("://", 1)[1].split("/", 1)[0]])
-    (work / "client").mkdir(parents=True, exist_ok=True)
-    (work / "client" / "pipeline.py").write_text(PIPELINE)
-    run = client_as_admin(VERSION, work, before, INGRESS_PORT, "import runpy; runpy.run_path('pipeline.py', run_name='__main__')")
-    assert run.returncode == 0, (run.stdout[-3000:], run.stderr[-4000:])
-    run_id = [ln for ln in run.stdout.splitlines() if ln.startswith("RUN ")][-1].split()[1]
+    before, run_id = up_and_run_pipeline(pproject, pnode, work, INGRESS_PORT, VERSION, PIPELINE, TIMINGS,
+                                         "up (production)")
     hashes = secret_hashes(pkube, [NS])
     assert len(hashes) >= 4, sorted(hashes)
     resources = len(state_of(pproject)["resources"])

@@ -24,11 +24,11 @@ from tests.node.harness import (
     cli,
     client_as_admin,
     module_node,
-    production_on_the_node,
+    production_project,
     secret_hashes,
     state_of,
+    up_and_run_pipeline,
 )
-from tests.node.harness import cli_project as make_project
 from tests.node.test_protected import NS
 from tests.node.test_real_node import PIPELINE, VERSION
 
@@ -56,24 +56,12 @@ def rkube(rnode) -> Kube:
 
 @pytest.fixture(scope="module")
 def rproject(work, env, rnode):
-    from images.push import push_stack
-
-    push_stack(f"127.0.0.1:{REGISTRY_PORT}", "local")
-    return make_project(work, rnode, env, edit=production_on_the_node)
+    return production_project(work, rnode, env, REGISTRY_PORT)
 
 
 def test_unprotect_destroy_then_up_reattaches_to_the_retained_data(rproject, rnode, rkube, work):
-    start = time.monotonic()
-    proc = cli(rproject, "up", "-s", "local", "--yes")
-    TIMINGS["up (production)"] = round(time.monotonic() - start, 1)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    before = admin_login(rproject)
-    rnode.add_hosts([before["url"].split("://", 1)[1].split("/", 1)[0]])
-    (work / "client").mkdir(parents=True, exist_ok=True)
-    (work / "client" / "pipeline.py").write_text(PIPELINE)
-    run = client_as_admin(VERSION, work, before, INGRESS_PORT, "import runpy; runpy.run_path('pipeline.py', run_name='__main__')")
-    assert run.returncode == 0, (run.stdout[-3000:], run.stderr[-4000:])
-    run_id = [ln for ln in run.stdout.splitlines() if ln.startswith("RUN ")][-1].split()[1]
+    before, run_id = up_and_run_pipeline(rproject, rnode, work, INGRESS_PORT, VERSION, PIPELINE, TIMINGS,
+                                         "up (production)")
     hashes = secret_hashes(rkube, [NS])
     # database credentials, secrets-store key, JWT key, admin password: all retained in production.
     assert {k.split("/", 1)[1] for k in hashes} == {"default-mariadb-credentials", "default-secrets-encryption-key",
